@@ -1,0 +1,53 @@
+"""The terminal: one Rich console (on stderr, so stdout stays clean for data) and progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sized
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+T = TypeVar("T")
+
+console = Console(stderr=True)
+
+
+def progress_bar(*extra: TextColumn, transient: bool = False) -> Progress:
+    """A progress bar in the project's style; extra columns go before the timers."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=not console.is_terminal,
+    )
+
+
+def track(
+    items: Iterable[T], description: str, total: int | None = None, *, enabled: bool = True
+) -> Iterator[T]:
+    """Iterate with a progress bar (silent when ``enabled`` is false or stderr is not a TTY)."""
+    if not enabled:
+        yield from items
+        return
+    if total is None and isinstance(items, Sized):
+        total = len(items)
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)

@@ -1,0 +1,1 @@
+"""Datasets: manifests, label operations, splits, reports."""
