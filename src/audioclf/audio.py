@@ -147,6 +147,12 @@ def _decode_soundfile(data: bytes, name: str) -> tuple[np.ndarray, AudioInfo] | 
         return None
     except (RuntimeError, TypeError) as exc:  # libsndfile failed mid-stream
         raise TruncatedAudioError(name, str(exc)) from exc
+    # libsndfile returns what it could read; fewer frames than the header announces
+    # (allowing one MP3 frame of encoder padding) means the stream was cut.
+    if info.frames > 0 and len(samples) < info.frames - 1152:
+        raise TruncatedAudioError(
+            name, f"header announces {info.frames} frames, only {len(samples)} decoded"
+        )
     return samples, info
 
 

@@ -19,6 +19,9 @@ from rich.progress import (
 T = TypeVar("T")
 
 console = Console(stderr=True)
+"""Progress, warnings and errors."""
+out = Console()
+"""Results a user may want to keep or pipe (tables, summaries)."""
 
 
 def progress_bar(*extra: TextColumn, transient: bool = False) -> Progress:
