@@ -1,0 +1,1 @@
+"""Benchmarks that reproduce docs/benchmarks.md from the real corpora in ../shared/data."""

@@ -1,0 +1,113 @@
+"""Speaker-independent cross-validation protocols on the real corpora (issue 3's table).
+
+    .venv/bin/python -m benchmarks.protocols emodb --model audioclf_default
+    .venv/bin/python -m benchmarks.protocols ravdess fsdd speechcommands
+
+Each protocol prepares its manifest with the corpus recipe (cached under
+benchmarks/.work/), runs grouped k-fold CV through `audioclf.train.cv`, and records the
+mean ± std in docs/benchmarks.md with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audioclf.data.manifest import read_manifest, write_manifest
+from audioclf.train.config import TrainConfig
+from audioclf.train.cv import cross_validate
+from benchmarks.results import ROOT, command_line, record
+
+DATA = Path(os.environ.get("AUDIOCLF_DATA", ROOT.parent / "shared" / "data"))
+WORK = ROOT / "benchmarks" / ".work"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A corpus, how to prepare it and how to fold it."""
+
+    recipe: str
+    folder: str
+    folds: int | str
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+PROTOCOLS = {
+    "emodb": Protocol("emodb", "emodb", 5, "Emo-DB, 7 emotions, 5-fold by speaker"),
+    "ravdess": Protocol("ravdess", "ravdess", 6, "RAVDESS speech, 8 emotions, 6-fold by actor"),
+    "fsdd": Protocol("fsdd", "fsdd", "loso", "FSDD, 10 digits, leave-one-speaker-out"),
+    "speechcommands": Protocol(
+        "speechcommands", "speechcommands", 5, "Speech Commands subset, 12 classes, 5-fold"
+    ),
+}
+
+
+def manifest_for(name: str) -> Path:
+    """The protocol's manifest, prepared once with its recipe."""
+    from audioclf.recipes import prepare
+
+    protocol = PROTOCOLS[name]
+    path = WORK / f"{name}.jsonl"
+    if not path.is_file():
+        WORK.mkdir(parents=True, exist_ok=True)
+        result = prepare(protocol.recipe, DATA / protocol.folder, **protocol.options)
+        write_manifest(result.manifest, path)
+    return path
+
+
+def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    protocol = PROTOCOLS[name]
+    data = manifest_for(name)
+    overrides: dict[str, Any] = {"data": str(data), "model": args.model, "epochs": args.epochs}
+    config = (
+        TrainConfig.from_yaml(args.config, **overrides)
+        if args.config
+        else TrainConfig.build(**overrides)
+    )
+    out = Path(args.out) / f"{name}-{config.model}"
+    metrics = cross_validate(
+        config,
+        out,
+        folds=protocol.folds,
+        group="speaker",
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    mean, std = metrics["mean"], metrics["std"]
+    row = {
+        "protocol": protocol.description,
+        "model": config.model,
+        "clips": len(read_manifest(data)),
+        "folds": metrics["n_folds"],
+        "WA": f"{mean['accuracy']:.3f} ± {std['accuracy']:.3f}",
+        "UA": f"{mean['balanced_accuracy']:.3f} ± {std['balanced_accuracy']:.3f}",
+        "macro-F1": f"{mean['macro_f1']:.3f} ± {std['macro_f1']:.3f}",
+        "params": metrics["params"],
+        "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
+        "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
+    }
+    record("Speaker-independent protocols", f"{name}/{config.model}", row, command_line())
+    print(row)
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("protocols", nargs="+", choices=sorted(PROTOCOLS))
+    parser.add_argument("--model", default="audioclf_default")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--config", default=None, help="YAML training config")
+    parser.add_argument("--out", default=str(ROOT / "runs" / "bench"))
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    for name in args.protocols:
+        run(name, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The benchmark table: every figure stored with the command that produced it.
+
+Results live in docs/benchmarks.json (one entry per protocol × model); docs/benchmarks.md
+is regenerated from it after every run, so the table never holds a number without its
+command.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks.json"
+TABLE = ROOT / "docs" / "benchmarks.md"
+
+INTRO = """# Benchmarks
+
+Measured on this project's development machine (2 CPU cores, no GPU) with the scripts in
+`benchmarks/`; every row names the command that produced it. Regenerate a row by running
+its command (the corpora are in `../shared/data`, or set `AUDIOCLF_DATA`).
+
+All protocols are speaker-independent: no speaker (actor, speaker hash) is in the training
+and test side of the same fold. WA = accuracy, UA = balanced accuracy (mean recall),
+mean ± std over folds. Train time is the mean wall time of one fold (feature cache warm
+after the first fold), latency the median CPU time for one clip through ONNX Runtime.
+"""
+
+
+def command_line() -> str:
+    """The command that is running now, as a user would type it."""
+    return ".venv/bin/python -m " + " ".join(
+        shlex.quote(a) for a in [_module_name(sys.argv[0]), *sys.argv[1:]]
+    )
+
+
+def _module_name(script: str) -> str:
+    path = Path(script).resolve()
+    try:
+        rel = path.relative_to(ROOT)
+    except ValueError:
+        return script
+    return ".".join(rel.with_suffix("").parts)
+
+
+def record(section: str, key: str, row: dict[str, Any], command: str) -> None:
+    """Store one result row (replacing an earlier one with the same key) and rewrite the
+    markdown table."""
+    data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    entries = data.setdefault(section, {})
+    entries[key] = {**row, "command": command, "date": date.today().isoformat()}
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    TABLE.write_text(render(data))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "" if value is None else str(value)
+
+
+def render(data: dict[str, Any]) -> str:
+    """The whole docs/benchmarks.md."""
+    parts = [INTRO]
+    for section, entries in data.items():
+        parts.append(f"\n## {section}\n")
+        rows = list(entries.values())
+        columns = [c for c in rows[0] if c not in ("command", "date")]
+        parts.append("| " + " | ".join(columns) + " |")
+        parts.append("|" + "---|" * len(columns))
+        for row in rows:
+            parts.append("| " + " | ".join(_fmt(row.get(c)) for c in columns) + " |")
+        parts.append("\nCommands:\n")
+        for row in rows:
+            label = " / ".join(_fmt(row.get(c)) for c in columns[:2])
+            parts.append(f"- {label} ({row['date']}): `{row['command']}`")
+    return "\n".join(parts) + "\n"

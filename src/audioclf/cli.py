@@ -1,0 +1,52 @@
+"""The ``audioclf`` command line: each command parses its arguments and forwards.
+
+Errors a user can act on (bad audio, a malformed manifest, an unknown recipe, an
+impossible split) are printed as one red line without a traceback; ``--debug`` shows it.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from audioclf import __version__, cli_data_report, cli_data_split
+from audioclf.cli_common import state
+from audioclf.cli_compare import compare_cmd
+from audioclf.cli_data import data_app
+from audioclf.cli_models import models_cmd
+from audioclf.cli_train import cv_cmd, evaluate_cmd, predict_cmd, train_cmd
+from audioclf.console import console
+
+app = typer.Typer(
+    name="audioclf",
+    help="Train, evaluate and serve audio classifiers on a CPU.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.command("train")(train_cmd)
+app.command("cv")(cv_cmd)
+app.command("evaluate")(evaluate_cmd)
+app.command("predict")(predict_cmd)
+app.command("compare")(compare_cmd)
+app.command("models")(models_cmd)
+
+# Importing these modules registers their commands on `data_app`.
+_DATA_COMMANDS = (cli_data_report, cli_data_split)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"audioclf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """audioclf: from a folder of labelled audio to a measured model and an HTTP API."""
+    state["debug"] = debug

@@ -1,0 +1,145 @@
+"""``audioclf train | cv | evaluate | predict``: from a manifest to a measured model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from audioclf.cli_common import friendly_errors
+from audioclf.console import console, out
+
+SPLITS = ("speaker", "random", "fold")
+
+
+def _config(config_file: Path | None, **overrides: Any) -> Any:
+    from audioclf.train.config import TrainConfig
+
+    if config_file is not None:
+        return TrainConfig.from_yaml(config_file, **overrides)
+    return TrainConfig.build(**overrides)
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    parts = [
+        f"{key} {metrics[key]:.3f}"
+        for key in ("accuracy", "balanced_accuracy", "macro_f1")
+        if isinstance(metrics.get(key), float)
+    ]
+    return "  ".join(parts)
+
+
+@friendly_errors
+def train_cmd(
+    data: Path | None = typer.Option(None, "--data", "-d", help="Manifest (.jsonl) to train on."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model name (`audioclf models`)."),
+    split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Train a model on a manifest (speaker-independent split by default) into a run folder."""
+    from audioclf.train.run import train_run
+
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if resume and (out_dir / "config.yaml").is_file():
+        config = _config(out_dir / "config.yaml")
+    else:
+        config = _config(
+            config_file,
+            data=str(data) if data else None,
+            model=model,
+            split=split,
+            epochs=epochs,
+            seed=seed,
+        )
+    result = train_run(config, out_dir, resume=resume, progress=progress)
+    out.print(f"[bold]{result.card.model}[/] on {config.data}: {_headline(result.metrics)}")
+    out.print(f"run folder {result.run_dir} (report.html, model.onnx, metrics.json)")
+
+
+@friendly_errors
+def cv_cmd(
+    data: Path = typer.Option(..., "--data", "-d", help="Manifest (.jsonl)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model name (`audioclf models`)."),
+    folds: str = typer.Option("5", "--folds", "-k", help="Number of folds, or `loso`."),
+    group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the folds and summary."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
+    config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Grouped k-fold cross-validation (no speaker in train and test of a fold): mean ± std."""
+    from audioclf.train.cv import LOSO, cross_validate
+
+    if folds != LOSO and not folds.isdigit():
+        raise ValueError(f"--folds must be a number or `loso`, not {folds!r}")
+    config = _config(config_file, data=str(data), model=model, epochs=epochs, seed=seed)
+    metrics = cross_validate(
+        config,
+        out_dir,
+        folds=folds if folds == LOSO else int(folds),
+        group=group,
+        resume=resume,
+        progress=progress,
+    )
+    table = Table("metric", "mean", "std", title=f"{metrics['n_folds']} folds by {group}")
+    for key, value in metrics["mean"].items():
+        table.add_row(key, f"{value:.3f}", f"{metrics['std'][key]:.3f}")
+    out.print(table)
+    out.print(f"summary in {out_dir}/metrics.json and {out_dir}/report.html")
+
+
+@friendly_errors
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="A run folder."),
+    data: Path = typer.Option(..., "--data", "-d", help="Manifest to score."),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help="YAML {corpus label: model label}; null drops a class."
+    ),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for metrics and report."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Score a trained run on a manifest (cross-corpus with a label map)."""
+    from audioclf.evaluate.evaluate_run import evaluate_run
+
+    metrics = evaluate_run(run, data, out_dir, label_map=label_map, progress=progress)
+    out.print(f"{run} on {data}: {_headline(metrics)}  (n={metrics.get('n_scored', 0)})")
+    for label, info in (metrics.get("unknown_labels") or {}).items():
+        out.print(f"[yellow]unknown to the model:[/] {label} ({info['n']} clips)")
+    out.print(f"report {out_dir}/report.html")
+
+
+@friendly_errors
+def predict_cmd(
+    run: Path = typer.Argument(..., help="A run folder."),
+    files: list[Path] = typer.Argument(..., help="Audio files (any format)."),
+    top: int = typer.Option(5, "--top", help="Probabilities to show per file."),
+) -> None:
+    """Top label and class probabilities for audio files."""
+    from audioclf.audio import AudioError
+    from audioclf.inference.predictor import Predictor
+
+    predictor = Predictor(run)
+    failed = 0
+    for path in files:
+        try:
+            probs = predictor.predict_source(path)
+        except (AudioError, FileNotFoundError) as err:
+            console.print(f"[red]error:[/] {err}", highlight=False)
+            failed += 1
+            continue
+        order = np.argsort(probs)[::-1][:top]
+        shown = ", ".join(f"{predictor.classes_[i]} {probs[i]:.3f}" for i in order)
+        out.print(f"{path}: [bold]{predictor.classes_[order[0]]}[/]  ({shown})", highlight=False)
+    if failed:
+        raise typer.Exit(code=2)

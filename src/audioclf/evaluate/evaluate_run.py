@@ -1,0 +1,93 @@
+"""Score a trained run on any manifest — its own test split, or another corpus through a
+label map (train on RAVDESS, test on Emo-DB). Classes the model doesn't know are
+reported with what the model called them, never silently dropped."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audioclf.audio import AudioError
+from audioclf.console import console
+from audioclf.data.manifest import read_manifest
+from audioclf.evaluate.crosscorpus import apply_label_map, score_with_label_map
+from audioclf.features.cache import FeatureCache
+from audioclf.inference.predictor import Predictor
+from audioclf.train.runfolder import RunFolder, write_json
+
+
+def load_label_map(path: str | Path | None) -> dict[str, str | None]:
+    """A YAML mapping ``{corpus label: model label}``; ``null`` drops the class."""
+    if path is None:
+        return {}
+    from audioclf.data.labels import LabelMap
+
+    return dict(LabelMap.from_yaml(path).mapping)
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    label_map: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Predict every readable clip of ``data`` with the run's model and write
+    ``metrics.json``, ``predictions.csv`` and ``report.html`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    predictor = Predictor(run_dir)
+    manifest = read_manifest(data)
+    mapping = load_label_map(label_map)
+    waves = FeatureCache().load_many(
+        list(manifest), predictor.sample_rate, progress=progress, description="decoding"
+    )
+    clips, readable, skipped = [], [], []
+    for clip, wave in zip(manifest, waves, strict=True):
+        if isinstance(wave, AudioError):
+            skipped.append({"path": clip.path, "reason": str(wave)})
+            console.print(f"[yellow]skipped[/] {clip.path}: {wave}", highlight=False)
+        else:
+            clips.append(clip)
+            readable.append(wave)
+    probs = predictor.predict_proba(readable)
+    true = [c.label for c in clips]
+    mapped: list[str | None] = apply_label_map(true, mapping) if mapping else list(true)
+    metrics = score_with_label_map(mapped, probs, predictor.classes_)
+    run_metrics = RunFolder(Path(run_dir)).read_metrics()
+    metrics |= {
+        "run": str(run_dir),
+        "model": predictor.card.model,
+        "params": predictor.card.params,
+        "train_seconds": run_metrics.get("train_seconds"),
+        "latency_ms": run_metrics.get("latency_ms"),
+        "data": str(data),
+        "label_map": mapping,
+        "skipped": skipped,
+    }
+    write_json(out / "metrics.json", metrics)
+    _write_predictions(out / "predictions.csv", clips, true, mapped, probs, predictor.classes_)
+    from audioclf.evaluate.report import write_eval_report
+
+    write_eval_report(out)
+    return metrics
+
+
+def _write_predictions(
+    path: Path,
+    clips: list[Any],
+    true: list[str],
+    mapped: list[str | None],
+    probs: np.ndarray,
+    classes: list[str],
+) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "path", "label", "mapped_label", "predicted", "confidence"])
+        for clip, t, m, p in zip(clips, true, mapped, probs, strict=True):
+            top = int(np.argmax(p)) if len(p) else -1
+            writer.writerow([clip.id, clip.path, t, m or "", classes[top], f"{float(p[top]):.4f}"])

@@ -1,0 +1,1 @@
+"""Feature frontends, hand-crafted vectors and the feature cache."""

@@ -1,0 +1,115 @@
+"""Predictor: a run folder in, class probabilities for waveforms out.
+
+scikit-learn style — ``classes_`` and ``predict_proba`` — the same for the ONNX graph
+(the default: fast, no torch at inference) and the PyTorch weights (the fallback when a
+run has no ONNX file). Preprocessing is the one used in training: audio at the run's
+sample rate, overlapping crops of the training length averaged so a long clip is judged
+whole, or the run's fixed feature vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from audioclf.audio import Source, load
+from audioclf.features.crops import eval_crops
+from audioclf.features.inputs import vectors
+from audioclf.train.runfolder import ModelCard, RunFolder, RunFolderError
+
+Backend = Literal["auto", "onnx", "torch"]
+
+
+class Predictor:
+    """Load a run folder once; predict many times."""
+
+    def __init__(
+        self, run_dir: str | Path, *, backend: Backend = "auto", threads: int | None = None
+    ) -> None:
+        self.run = RunFolder(Path(run_dir))
+        self.card: ModelCard = self.run.read_card()
+        self.classes_ = list(self.card.labels)
+        self.sample_rate = self.card.sample_rate
+        self.name = self.run.name
+        self._session: Any = None
+        self._torch: Any = None
+        self._estimator: Any = None
+        if self.card.family == "classical":
+            from audioclf.models.classical import load_classical
+
+            self._estimator = load_classical(self.run.root / self.card.weights)
+            self.backend = "sklearn"
+        elif backend in ("auto", "onnx") and self.run.onnx.is_file():
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            if threads:
+                options.intra_op_num_threads = threads
+            self._session = ort.InferenceSession(
+                str(self.run.onnx), options, providers=["CPUExecutionProvider"]
+            )
+            self.backend = "onnx"
+        elif backend == "onnx":
+            raise RunFolderError(f"{self.run.root}: no model.onnx; use the torch backend")
+        else:
+            from audioclf.train.build import load_torch_model
+
+            self._torch = load_torch_model(self.run.root, self.card)
+            self.backend = "torch"
+
+    @property
+    def input_kind(self) -> str:
+        return self.card.input
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for one batch of model inputs."""
+        if self._session is not None:
+            name = self._session.get_inputs()[0].name
+            probs: np.ndarray = self._session.run(["probabilities"], {name: x})[0]
+            return probs
+        import torch
+
+        with torch.no_grad():
+            logits = self._torch(torch.from_numpy(x))
+            return torch.softmax(logits, dim=-1).numpy()
+
+    def predict_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` for mono float32 waveforms at
+        ``self.sample_rate``."""
+        if not len(waveforms):
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        if self.card.input != "waveform":
+            x = vectors(self.card.input, waveforms, self.sample_rate)
+            if self._estimator is not None:
+                return _align(self._estimator, x, len(self.classes_))
+            return self._forward(x).astype(np.float32)
+        crops: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, y in enumerate(waveforms):
+            parts = eval_crops(
+                np.asarray(y, dtype=np.float32), self.card.n_samples, hop=self.card.eval_hop
+            )
+            crops.extend(parts)
+            owner.extend([i] * len(parts))
+        out = np.zeros((len(waveforms), len(self.classes_)), dtype=np.float64)
+        for start in range(0, len(crops), batch_size):
+            batch = np.stack(crops[start : start + batch_size]).astype(np.float32)
+            np.add.at(out, owner[start : start + batch_size], self._forward(batch))
+        out /= np.bincount(owner, minlength=len(waveforms))[:, None]
+        return out.astype(np.float32)
+
+    def predict_source(self, source: Source, *, max_seconds: float | None = None) -> np.ndarray:
+        """Probabilities for one file or byte string (any format the loader reads)."""
+        y = load(source, self.sample_rate, max_seconds=max_seconds)
+        return self.predict_proba([y])[0]
+
+
+def _align(estimator: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn only has columns for the classes it saw; put them in label order."""
+    probs = estimator.predict_proba(x)
+    out = np.zeros((len(x), n_classes), dtype=np.float32)
+    out[:, np.asarray(estimator.classes_, dtype=np.int64)] = probs
+    return out

@@ -1,0 +1,1 @@
+"""Training: configuration, the loop with checkpoints and resume, cross-validation."""

@@ -1,0 +1,87 @@
+"""The run configuration: every knob of a training run, saved as ``config.yaml``.
+
+A run folder's config is enough to repeat or resume the run. Values come from, in
+increasing priority: these defaults, ``--config CFG.yaml``, then command-line flags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_MODEL = "audioclf_default"
+
+
+class TrainConfig(BaseModel):
+    """Everything that defines a training run."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    data: str | None = Field(None, description="Manifest (JSON Lines) the run trains on.")
+    model: str = DEFAULT_MODEL
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    sample_rate: int = Field(16_000, gt=0)
+    clip_seconds: float | None = Field(
+        None, gt=0, description="Training crop length; None takes the model's default."
+    )
+    task: str = Field("", description="What the classes are, shown by the server.")
+    label_map: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Rename or merge classes before splitting ({from: to}); null drops.",
+    )
+    # Splits
+    split: Literal["speaker", "random", "fold"] = "speaker"
+    val: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.2, ge=0, lt=1)
+    seed: int = 0
+    # Optimisation
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    class_weights: bool = True
+    mixup: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 disables.")
+    patience: int = Field(10, ge=1, description="Epochs without val improvement before stop.")
+    grad_clip: float = Field(5.0, gt=0)
+    # Data and evaluation
+    augment: str | dict[str, Any] | None = "default"
+    noise_dir: str | None = Field(None, description="Folder of background noise to mix in.")
+    eval_hop: float = Field(0.5, gt=0, le=1, description="Evaluation crop hop (fraction).")
+    threads: int | None = Field(None, ge=1, description="Torch threads; None = CPU count.")
+    max_seconds: float | None = Field(
+        600.0, gt=0, description="Clips longer than this are skipped when loading."
+    )
+
+    def to_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
+        return path
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Read a YAML config; ``overrides`` that are not None win over the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: a config must be a YAML mapping")
+        return cls.build(raw, **overrides)
+
+    @classmethod
+    def build(cls, base: dict[str, Any] | None = None, **overrides: Any) -> TrainConfig:
+        """Defaults ← ``base`` ← non-None ``overrides``, with readable validation errors."""
+        values = dict(base or {})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ValueError(f"invalid training config: {problems}") from None

@@ -1,0 +1,315 @@
+"""One training run, start to finish: manifest → splits → model → run folder.
+
+:func:`train_run` is the whole story, top to bottom: split the data (speaker-independent
+by default) and keep the exact split manifests, decode through the cache, train with
+best-epoch selection on the validation split, export ONNX and prove it matches, score the
+test split once, measure CPU latency, write metrics.json and report.html.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from audioclf.console import console
+from audioclf.data.manifest import Manifest, SkippedFile, read_manifest
+from audioclf.evaluate.metrics import classification_metrics
+from audioclf.features.cache import FeatureCache
+from audioclf.inference.export import export_onnx, verify_onnx
+from audioclf.models import count_parameters, model_info
+from audioclf.train.build import build_torch_model
+from audioclf.train.config import TrainConfig
+from audioclf.train.data import LoadedSplit, load_split, predict_split
+from audioclf.train.latency import measure_latency
+from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+from audioclf.train.splitting import make_splits
+from audioclf.train.trainer import BEST_WEIGHTS, fit, seed_everything, set_threads
+from audioclf.train.vectors import load_vectors
+
+
+@dataclass
+class RunResult:
+    """A finished run: where it is and what it scored on its test split."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    card: ModelCard
+
+
+def _labels(splits: dict[str, Manifest]) -> list[str]:
+    labels = splits["train"].labels
+    unseen = sorted(set(splits["val"].labels + splits["test"].labels) - set(labels))
+    if unseen:
+        console.print(
+            f"[yellow]warning:[/] classes {unseen} are in val/test but not in train; "
+            "they are reported as unknown, not scored"
+        )
+    return labels
+
+
+def _load(
+    kind: str,
+    manifest: Manifest,
+    labels: list[str],
+    config: TrainConfig,
+    cache: FeatureCache,
+    progress: bool,
+    name: str,
+) -> LoadedSplit:
+    if kind == "waveform":
+        return load_split(
+            manifest,
+            labels,
+            config.sample_rate,
+            cache=cache,
+            progress=progress,
+            description=f"decoding {name}",
+            max_seconds=config.max_seconds,
+        )
+    return load_vectors(
+        manifest,
+        labels,
+        config.sample_rate,
+        kind,
+        cache=cache,
+        progress=progress,
+        description=f"{kind} features {name}",
+    )
+
+
+def train_run(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    splits: dict[str, Manifest] | None = None,
+) -> RunResult:
+    """Train ``config`` into ``out_dir``; ``resume`` continues a killed run from its last
+    checkpoint with the same splits. ``splits`` (train/val/test) overrides splitting."""
+    run = RunFolder(Path(out_dir))
+    run.root.mkdir(parents=True, exist_ok=True)
+    if resume and run.config.is_file():
+        config = TrainConfig.from_yaml(run.config)
+    config.to_yaml(run.config)
+    set_threads(config.threads)
+    seed_everything(config.seed)
+
+    if resume and run.has_splits():
+        splits = run.read_splits()
+    elif splits is None:
+        if config.data is None:
+            raise ValueError("no training data: give --data MANIFEST.jsonl")
+        splits = make_splits(config, read_manifest(config.data))
+    run.splits.mkdir(exist_ok=True)
+    from audioclf.data.manifest import write_manifest
+
+    for name, part in splits.items():
+        write_manifest(part, run.split(name))
+    labels = _labels(splits)
+    if len(labels) < 2:
+        raise ValueError(f"training needs at least two classes; the train split has {labels}")
+
+    info = model_info(config.model)
+    cache = FeatureCache()
+    started = time.perf_counter()
+    loaded = {
+        name: _load(info.input, part, labels, config, cache, progress, name)
+        for name, part in splits.items()
+    }
+    skipped = [s for part in loaded.values() for s in part.skipped]
+    for item in skipped:
+        console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+    if len(loaded["train"]) < 2:
+        raise ValueError("fewer than two readable training clips")
+
+    if info.family == "classical":
+        card, test_probs, best_epoch, epochs_run = _train_classical(
+            config, run, info, loaded, labels
+        )
+    else:
+        card, test_probs, best_epoch, epochs_run = _train_torch(
+            config, run, info, loaded, labels, resume=resume, progress=progress
+        )
+    train_seconds = time.perf_counter() - started
+
+    test = loaded["test"]
+    known = test.targets >= 0
+    metrics: dict[str, Any] = {}
+    if known.any():
+        metrics = classification_metrics(test.targets[known], test_probs[known], labels)
+    else:
+        console.print("[yellow]warning:[/] the test split is empty; no test metrics")
+    metrics |= _run_facts(config, card, loaded, skipped, train_seconds, best_epoch, epochs_run)
+    metrics["n_unknown"] = int((~known).sum())
+    metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
+    write_json(run.metrics, metrics)
+    from audioclf.evaluate.report import write_run_report
+
+    write_run_report(run.root)
+    return RunResult(run.root, metrics, card)
+
+
+def _train_torch(
+    config: TrainConfig,
+    run: RunFolder,
+    info: Any,
+    loaded: dict[str, LoadedSplit],
+    labels: list[str],
+    *,
+    resume: bool,
+    progress: bool,
+) -> tuple[ModelCard, np.ndarray, int, int]:
+    from audioclf.augment import build_augmentation
+
+    n_classes = len(labels)
+    if info.input == "waveform":
+        probe = build_torch_model(
+            config.model,
+            n_classes,
+            sample_rate=config.sample_rate,
+            options=config.model_options,
+            input_kind="waveform",
+            n_inputs=0,
+        )
+        seconds = config.clip_seconds or float(getattr(probe, "clip_seconds", 3.0))
+        n_inputs = round(seconds * config.sample_rate)
+        noise = Path(config.noise_dir) if config.noise_dir else None
+        augment = build_augmentation(config.augment, noise_dir=noise)
+    else:
+        n_inputs = int(loaded["train"].waves[0].shape[0])
+        augment = None
+    seed_everything(config.seed)
+    model = build_torch_model(
+        config.model,
+        n_classes,
+        sample_rate=config.sample_rate,
+        options=config.model_options,
+        input_kind=info.input,
+        n_inputs=n_inputs,
+    )
+    if info.input != "waveform":
+        model.fit(np.stack(loaded["train"].waves))  # type: ignore[operator]
+    result = fit(
+        model,
+        loaded["train"],
+        loaded["val"],
+        config,
+        run.root,
+        n_classes=n_classes,
+        n_samples=n_inputs,
+        augment=augment,
+        resume=resume,
+        progress=progress,
+    )
+    model.load_state_dict(result.best_state)
+    model.eval()
+    torch.save(result.best_state, run.root / BEST_WEIGHTS)
+    input_name = "waveform" if info.input == "waveform" else "features"
+    export_onnx(model, run.onnx, n_inputs, input_name=input_name)
+    worst = verify_onnx(model, run.onnx, n_inputs, input_name=input_name)
+    console.print(f"exported {run.onnx} (max |ΔP| vs PyTorch {worst:.1e})")
+    card = ModelCard(
+        model=config.model,
+        family=info.family,
+        input=info.input,
+        sample_rate=config.sample_rate,
+        n_samples=n_inputs,
+        eval_hop=config.eval_hop,
+        labels=labels,
+        params=count_parameters(model),
+        options=dict(config.model_options),
+        onnx=True,
+        weights=BEST_WEIGHTS,
+        task=config.task,
+    )
+    run.write_card(card)
+    probs = predict_split(model, loaded["test"].waves, n_inputs, hop=config.eval_hop)
+    return card, probs, result.best_epoch, len(result.history)
+
+
+def _train_classical(
+    config: TrainConfig,
+    run: RunFolder,
+    info: Any,
+    loaded: dict[str, LoadedSplit],
+    labels: list[str],
+) -> tuple[ModelCard, np.ndarray, int, int]:
+    """scikit-learn models: fit on train (validation is not needed: no epochs to pick)."""
+    from audioclf.inference.predictor import _align
+    from audioclf.models import create_model
+    from audioclf.models.classical import save_classical
+
+    train = loaded["train"]
+    estimator: Any = create_model(
+        config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
+    )
+    estimator.fit(np.stack(train.waves), train.targets)
+    weights = "model.joblib"
+    save_classical(estimator, run.root / weights)
+    card = ModelCard(
+        model=config.model,
+        family=info.family,
+        input=info.input,
+        sample_rate=config.sample_rate,
+        n_samples=int(train.waves[0].shape[0]),
+        eval_hop=config.eval_hop,
+        labels=labels,
+        params=_sklearn_size(estimator),
+        options=dict(config.model_options),
+        onnx=False,
+        weights=weights,
+        task=config.task,
+    )
+    run.write_card(card)
+    test = loaded["test"]
+    if not len(test):
+        return card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1
+    return card, _align(estimator, np.stack(test.waves), len(labels)), 1, 1
+
+
+def _sklearn_size(estimator: Any) -> int:
+    """A parameter count for the leaderboard: support vectors × dims, coefficients, nodes."""
+    final = estimator[-1] if hasattr(estimator, "__getitem__") else estimator
+    if hasattr(final, "support_vectors_"):
+        return int(final.support_vectors_.size + final.dual_coef_.size)
+    if hasattr(final, "coef_"):
+        return int(final.coef_.size + final.intercept_.size)
+    if hasattr(final, "estimators_"):
+        return int(sum(t.tree_.node_count for t in final.estimators_))
+    return 0
+
+
+def _median_seconds(manifest: Manifest) -> float:
+    durations = [c.duration for c in manifest if c.duration]
+    return float(np.median(durations)) if durations else 3.0
+
+
+def _run_facts(
+    config: TrainConfig,
+    card: ModelCard,
+    loaded: dict[str, LoadedSplit],
+    skipped: list[SkippedFile],
+    train_seconds: float,
+    best_epoch: int,
+    epochs_run: int,
+) -> dict[str, Any]:
+    return {
+        "model": config.model,
+        "family": card.family,
+        "params": card.params,
+        "train_seconds": round(train_seconds, 2),
+        "best_epoch": best_epoch,
+        "epochs_run": epochs_run,
+        "split": config.split,
+        "n_train": len(loaded["train"]),
+        "n_val": len(loaded["val"]),
+        "n_test": len(loaded["test"]),
+        "data": config.data,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+    }

@@ -1,0 +1,125 @@
+"""The run folder: where a training run keeps everything needed to serve, re-evaluate or
+resume it without the code that made it guessing.
+
+```
+runs/NAME/
+  config.yaml        the TrainConfig (repeat or resume the run from it)
+  labels.json        class names, in the model's output order
+  model.json         how to feed the model: registry name, family, input kind, sample rate,
+                     crop length, evaluation hop, which weight files exist
+  model.pt           best weights (torch models) | model.joblib (classical models)
+  model.onnx         the same model as ONNX (waveform or feature vector in, probabilities out)
+  checkpoint.pt      last epoch's full training state, for --resume
+  history.csv        one row per epoch
+  metrics.json       test-split metrics, parameters, training time, latency
+  report.html, plots/
+  splits/{train,val,test}.jsonl   the exact manifests of each split
+```
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from audioclf.data.manifest import Manifest, read_manifest
+
+InputKind = Literal["waveform", "handcrafted", "pooled"]
+
+
+class RunFolderError(ValueError):
+    """A folder that is not (or not yet) a complete run."""
+
+
+@dataclass
+class ModelCard:
+    """What a predictor needs to know to turn audio into the model's input."""
+
+    model: str
+    family: str
+    input: InputKind
+    sample_rate: int
+    n_samples: int
+    eval_hop: float
+    labels: list[str]
+    params: int
+    options: dict[str, Any] = field(default_factory=dict)
+    onnx: bool = False
+    weights: str = "model.pt"
+    task: str = ""
+
+    @property
+    def clip_seconds(self) -> float:
+        return self.n_samples / self.sample_rate
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths inside one run folder."""
+
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return self.root.resolve().name
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels.json"
+
+    @property
+    def card(self) -> Path:
+        return self.root / "model.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def onnx(self) -> Path:
+        return self.root / "model.onnx"
+
+    @property
+    def splits(self) -> Path:
+        return self.root / "splits"
+
+    def split(self, name: str) -> Path:
+        return self.splits / f"{name}.jsonl"
+
+    def has_splits(self) -> bool:
+        return all(self.split(n).is_file() for n in ("train", "val", "test"))
+
+    def read_splits(self) -> dict[str, Manifest]:
+        return {n: read_manifest(self.split(n)) for n in ("train", "val", "test")}
+
+    def write_card(self, card: ModelCard) -> None:
+        write_json(self.card, asdict(card))
+        write_json(self.labels, card.labels)
+
+    def read_card(self) -> ModelCard:
+        if not self.card.is_file():
+            raise RunFolderError(
+                f"{self.root}: not a finished run (no model.json); train it with "
+                "`audioclf train --out` or finish it with `--resume`"
+            )
+        return ModelCard(**json.loads(self.card.read_text()))
+
+    def read_metrics(self) -> dict[str, Any]:
+        if not self.metrics.is_file():
+            raise RunFolderError(f"{self.root}: no metrics.json (the run did not finish)")
+        data: dict[str, Any] = json.loads(self.metrics.read_text())
+        return data
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write JSON atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,249 @@
+"""The training loop: AdamW, warm-up + cosine, label smoothing, class weights, early
+stopping on the validation split, a checkpoint every epoch and resume after a kill.
+
+Read it top to bottom: :func:`fit` is the whole loop. A checkpoint is a plain dict
+(model, optimizer, scheduler, epoch, best metric and weights, history, RNG states) —
+enough to resume exactly where a killed run stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import TextColumn
+from torch import nn
+
+from audioclf.console import console, progress_bar
+from audioclf.evaluate.metrics import classification_metrics
+from audioclf.train.config import TrainConfig
+from audioclf.train.data import Augment, LoadedSplit, class_weights, predict_split, train_batches
+
+CHECKPOINT = "checkpoint.pt"
+BEST_WEIGHTS = "model.pt"
+HISTORY = "history.csv"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch; deterministic algorithms where torch has them."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def set_threads(threads: int | None) -> int:
+    """Use the machine's cores for intra-op parallelism (and no more)."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = threads or available or 1
+    torch.set_num_threads(n)
+    return n
+
+
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """LR multiplier: linear warm-up to 1, then cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@dataclass
+class FitResult:
+    """What training produced: best weights, when, and the per-epoch history."""
+
+    best_state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_metric: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _write_history(rows: list[dict[str, float]], path: Path) -> None:
+    if not rows:
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def evaluate_loss(
+    model: nn.Module, split: LoadedSplit, n_samples: int, config: TrainConfig
+) -> tuple[float, dict[str, Any]]:
+    """Validation loss (on whole-clip averaged probabilities) and metrics."""
+    model.eval()
+    probs = predict_split(model, split.waves, n_samples, hop=config.eval_hop)
+    known = split.targets >= 0
+    p = np.clip(probs[known, split.targets[known]], 1e-7, 1.0)
+    loss = float(-np.log(p).mean()) if len(p) else float("nan")
+    labels = [str(i) for i in range(probs.shape[1])]
+    metrics = classification_metrics(split.targets[known], probs[known], labels)
+    return loss, metrics
+
+
+def fit(
+    model: nn.Module,
+    train: LoadedSplit,
+    val: LoadedSplit,
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    n_classes: int,
+    n_samples: int,
+    augment: Augment | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> FitResult:
+    """Train ``model`` on ``train``, select the best epoch on ``val`` (never the test set)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: warmup_cosine(step, warmup, total_steps)
+    )
+    weights = class_weights(train.targets, n_classes) if config.class_weights else None
+    criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    rng = np.random.default_rng(config.seed)
+
+    start_epoch = 0
+    best_metric = -math.inf
+    best_loss = math.inf
+    best_epoch = 0
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    bad_epochs = 0
+    history: list[dict[str, float]] = []
+    elapsed = 0.0
+    checkpoint_path = run_dir / CHECKPOINT
+    if resume and checkpoint_path.is_file():
+        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch = ckpt["epoch"]
+        best_metric, best_loss = ckpt["best_metric"], ckpt["best_loss"]
+        best_epoch, best_state = ckpt["best_epoch"], ckpt["best_state"]
+        bad_epochs, history, elapsed = ckpt["bad_epochs"], ckpt["history"], ckpt["seconds"]
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        console.print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
+        if ckpt.get("finished"):
+            return FitResult(best_state, best_epoch, best_metric, history, elapsed, True)
+
+    stopped_early = False
+    columns = TextColumn("{task.fields[status]}")
+    with progress_bar(columns) as bar:
+        task = bar.add_task(
+            "training",
+            total=total_steps,
+            completed=start_epoch * steps_per_epoch,
+            status="",
+            visible=progress,
+        )
+        for epoch in range(start_epoch, config.epochs):
+            t0 = time.perf_counter()
+            model.train()
+            loss_sum, correct, seen = 0.0, 0, 0
+            for x, y in train_batches(
+                train, config.batch_size, n_samples, config.sample_rate, rng, augment
+            ):
+                target = nn.functional.one_hot(y, n_classes).float()
+                if config.mixup > 0 and len(y) > 1:
+                    lam = float(rng.beta(config.mixup, config.mixup))
+                    perm = torch.from_numpy(rng.permutation(len(y)))
+                    x = lam * x + (1 - lam) * x[perm]
+                    target = lam * target + (1 - lam) * target[perm]
+                logits = model(x)
+                loss = criterion(logits, target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.item() * len(y)
+                correct += int((logits.argmax(-1) == y).sum())
+                seen += len(y)
+                bar.update(
+                    task,
+                    advance=1,
+                    status=f"epoch {epoch + 1} loss {loss_sum / seen:.3f} acc {correct / seen:.3f}",
+                )
+            row: dict[str, float] = {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / max(seen, 1),
+                "train_accuracy": correct / max(seen, 1),
+            }
+            if len(val):
+                val_loss, val_metrics = evaluate_loss(model, val, n_samples, config)
+                metric = val_metrics["balanced_accuracy"]
+                row |= {
+                    "val_loss": val_loss,
+                    "val_accuracy": val_metrics["accuracy"],
+                    "val_balanced_accuracy": metric,
+                }
+            else:  # no validation split: the last epoch is the one kept
+                val_loss, metric = row["train_loss"], float(epoch)
+            lr = float(scheduler.get_last_lr()[0])
+            row |= {"lr": lr, "seconds": time.perf_counter() - t0}
+            history.append(row)
+            elapsed += row["seconds"]
+            improved = metric > best_metric or (metric == best_metric and val_loss < best_loss)
+            if improved:
+                best_metric, best_loss, best_epoch = metric, val_loss, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                bad_epochs = 0
+            else:
+                bad_epochs += 1
+            if len(val):
+                bar.console.print(
+                    f"epoch {epoch + 1:3d}  train loss {row['train_loss']:.3f} "
+                    f"acc {row['train_accuracy']:.3f}  val loss {val_loss:.3f} "
+                    f"UA {metric:.3f}{'  *' if improved else ''}",
+                    highlight=False,
+                )
+            stopped_early = bad_epochs >= config.patience
+            finished = stopped_early or epoch + 1 == config.epochs
+            _atomic_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch + 1,
+                    "best_metric": best_metric,
+                    "best_loss": best_loss,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state,
+                    "bad_epochs": bad_epochs,
+                    "history": history,
+                    "seconds": elapsed,
+                    "numpy_rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                    "config": config.model_dump(mode="json"),
+                    "finished": finished,
+                },
+                checkpoint_path,
+            )
+            _write_history(history, run_dir / HISTORY)
+            if stopped_early:
+                console.print(f"early stop: no validation improvement for {config.patience} epochs")
+                break
+    return FitResult(best_state, best_epoch, best_metric, history, elapsed, stopped_early)

@@ -1,0 +1,43 @@
+"""Grouped k-fold cross-validation over generated speakers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from audioclf.data.manifest import read_manifest
+from audioclf.train.config import TrainConfig
+from audioclf.train.cv import aggregate_folds, cross_validate
+from tests.corpus_factory import make_corpus
+
+
+def test_cv_tests_every_speaker_once_and_reports_mean_std(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=6, per_class=2)
+    config = TrainConfig.build({"data": str(manifest), "model": "logreg", "val": 0.2})
+    metrics = cross_validate(config, tmp_path / "cv", folds=3, progress=False)
+    assert metrics["kind"] == "cv" and metrics["n_folds"] == 3
+    tested = [
+        s
+        for i in range(1, 4)
+        for s in read_manifest(tmp_path / "cv" / f"fold{i}" / "splits" / "test.jsonl").speakers
+    ]
+    assert sorted(tested) == sorted(read_manifest(manifest).speakers)
+    accs = [f["accuracy"] for f in metrics["folds"]]
+    assert metrics["mean"]["accuracy"] == np.mean(accs)
+    assert metrics["std"]["accuracy"] == np.std(accs)
+    assert metrics["accuracy"] == metrics["mean"]["accuracy"]
+    on_disk = json.loads((tmp_path / "cv" / "metrics.json").read_text())
+    assert on_disk["n"] == len(read_manifest(manifest))
+    assert np.asarray(on_disk["confusion"]).sum() == on_disk["n"]
+    assert (tmp_path / "cv" / "report.html").is_file()
+
+
+def test_aggregate_aligns_confusions_by_label() -> None:
+    fold_a = {"accuracy": 1.0, "labels": ["a", "b"], "confusion": [[1, 0], [0, 2]], "n": 3}
+    fold_b = {"accuracy": 0.5, "labels": ["b", "c"], "confusion": [[1, 1], [0, 0]], "n": 2}
+    agg = aggregate_folds([fold_a, fold_b])
+    assert agg["labels"] == ["a", "b", "c"]
+    assert agg["confusion"] == [[1, 0, 0], [0, 3, 1], [0, 0, 0]]
+    assert agg["mean"]["accuracy"] == 0.75

@@ -1,0 +1,137 @@
+"""End to end: a manifest of generated audio → a trained, exported, measured run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audioclf.data.manifest import read_manifest
+from audioclf.inference.predictor import Predictor
+from audioclf.train import trainer
+from audioclf.train.config import TrainConfig
+from audioclf.train.run import train_run
+from tests.corpus_factory import make_corpus
+
+FAST = {"model": "cnn2d_2", "clip_seconds": 0.5, "batch_size": 8, "augment": "none"}
+
+
+def _config(manifest: Path, **overrides: object) -> TrainConfig:
+    return TrainConfig.build({"data": str(manifest), **FAST, "epochs": 4, "lr": 0.01}, **overrides)
+
+
+def test_train_writes_complete_run_folder(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus")
+    result = train_run(_config(manifest), tmp_path / "run", progress=False)
+    run = result.run_dir
+    for name in (
+        "config.yaml",
+        "labels.json",
+        "model.json",
+        "model.pt",
+        "model.onnx",
+        "checkpoint.pt",
+        "history.csv",
+        "metrics.json",
+        "report.html",
+    ):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "labels.json").read_text()) == ["high", "low"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in (
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion",
+        "n",
+        "labels",
+        "params",
+        "train_seconds",
+        "latency_ms",
+    ):
+        assert key in metrics, key
+    assert metrics["params"] > 0 and metrics["latency_ms"] > 0
+    # the generated task is easy: a working loop learns it
+    assert metrics["accuracy"] >= 0.75
+    # speaker-independent by default: no speaker on two sides
+    speakers = {
+        name: set(read_manifest(run / "splits" / f"{name}.jsonl").speakers)
+        for name in ("train", "val", "test")
+    }
+    assert not speakers["train"] & speakers["test"]
+    assert not speakers["train"] & speakers["val"]
+    assert metrics["n"] == len(read_manifest(run / "splits" / "test.jsonl"))
+
+
+def test_onnx_and_torch_predictors_agree(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    run = train_run(_config(manifest, epochs=1), tmp_path / "run", progress=False).run_dir
+    rng = np.random.default_rng(1)
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (4000, 8000, 20000)]
+    onnx = Predictor(run, backend="onnx")
+    torch_predictor = Predictor(run, backend="torch")
+    assert onnx.backend == "onnx" and torch_predictor.backend == "torch"
+    p_onnx = onnx.predict_proba(waves)
+    np.testing.assert_allclose(p_onnx, torch_predictor.predict_proba(waves), atol=1e-4)
+    np.testing.assert_allclose(p_onnx.sum(axis=1), 1.0, atol=1e-5)
+    assert onnx.classes_ == ["high", "low"]
+
+
+def test_resume_after_kill_matches_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    config = _config(manifest, epochs=3, patience=10)
+    reference = train_run(config, tmp_path / "whole", progress=False)
+
+    real_write = trainer._write_history
+    calls = {"n": 0}
+
+    def killed_after_second_epoch(rows: list[dict[str, float]], path: Path) -> None:
+        real_write(rows, path)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_write_history", killed_after_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(config, tmp_path / "killed", progress=False)
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+    monkeypatch.setattr(trainer, "_write_history", real_write)
+    resumed = train_run(config, tmp_path / "killed", resume=True, progress=False)
+
+    assert resumed.metrics["epochs_run"] == 3
+    a = torch.load(reference.run_dir / "model.pt", weights_only=True)
+    b = torch.load(resumed.run_dir / "model.pt", weights_only=True)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
+
+
+def test_unreadable_clip_is_skipped_and_reported(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    rows = read_manifest(manifest)
+    Path(rows[0].path).write_bytes(b"this is not audio")
+    result = train_run(_config(manifest, epochs=1), tmp_path / "run", progress=False)
+    assert [s["path"] for s in result.metrics["skipped"]] == [rows[0].path]
+
+
+def test_classical_model_run(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    config = TrainConfig.build({"data": str(manifest), "model": "logreg"})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert result.metrics["accuracy"] >= 0.75
+    predictor = Predictor(result.run_dir)
+    assert predictor.backend == "sklearn"
+    y = read_manifest(manifest)[0]
+    probs = predictor.predict_source(y.path)
+    assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
+def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", classes=("low",), speakers=4)
+    with pytest.raises(ValueError, match="at least two classes"):
+        train_run(_config(manifest), tmp_path / "run", progress=False)
