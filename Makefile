@@ -4,10 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PY_DIRS := src tests $(wildcard benchmarks)
+# The browser tests drive Debian's Chromium (Playwright's own browser download can't be used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install test lint typecheck unit format clean
 
 install: $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
 # (Re)install whenever the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -23,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_DIRS)
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit

@@ -13,6 +13,7 @@ from audioclf.cli_common import state
 from audioclf.cli_compare import compare_cmd
 from audioclf.cli_data import data_app
 from audioclf.cli_models import models_cmd
+from audioclf.cli_serve import serve_cmd
 from audioclf.cli_train import cv_cmd, evaluate_cmd, predict_cmd, train_cmd
 from audioclf.console import console
 
@@ -30,6 +31,7 @@ app.command("evaluate")(evaluate_cmd)
 app.command("predict")(predict_cmd)
 app.command("compare")(compare_cmd)
 app.command("models")(models_cmd)
+app.command("serve")(serve_cmd)
 
 # Importing these modules registers their commands on `data_app`.
 _DATA_COMMANDS = (cli_data_report, cli_data_split)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import typer
@@ -11,6 +11,9 @@ from rich.table import Table
 
 from audioclf.cli_common import friendly_errors
 from audioclf.console import console, out
+
+if TYPE_CHECKING:
+    from audioclf.inference.timeline import Segment
 
 SPLITS = ("speaker", "random", "fold")
 
@@ -119,19 +122,57 @@ def evaluate_cmd(
     out.print(f"report {out_dir}/report.html")
 
 
+def _timeline_table(segments: list[Segment], title: str) -> Table:
+    """One row per timeline window: start, end, voiced, top label and its probability."""
+    table = Table("start", "end", "voiced", "top", "probability", title=title)
+    for seg in segments:
+        p = seg.probabilities[seg.top] if seg.probabilities and seg.top else None
+        table.add_row(
+            f"{seg.start:.2f}",
+            f"{seg.end:.2f}",
+            "yes" if seg.voiced else "no",
+            seg.top or "-",
+            f"{p:.3f}" if p is not None else "-",
+        )
+    return table
+
+
 @friendly_errors
 def predict_cmd(
     run: Path = typer.Argument(..., help="A run folder."),
     files: list[Path] = typer.Argument(..., help="Audio files (any format)."),
     top: int = typer.Option(5, "--top", help="Probabilities to show per file."),
+    timeline: bool = typer.Option(
+        False, "--timeline", help="Sliding windows with voice detection: a table per file."
+    ),
+    window: float = typer.Option(2.0, "--window", help="Timeline window (seconds)."),
+    hop: float = typer.Option(1.0, "--hop", help="Timeline hop (seconds)."),
+    vad: str | None = typer.Option(
+        None, "--vad", help="silero | energy | none (default: silero for speech models)."
+    ),
 ) -> None:
-    """Top label and class probabilities for audio files."""
-    from audioclf.audio import AudioError
+    """Top label and class probabilities for audio files (or a timeline of long ones)."""
+    from audioclf.audio import AudioError, load
     from audioclf.inference.predictor import Predictor
+    from audioclf.inference.timeline import VAD_METHODS, VadMethod, default_vad
+    from audioclf.inference.timeline import timeline as make_timeline
 
+    if vad is not None and vad not in VAD_METHODS:
+        raise ValueError(f"--vad must be one of {', '.join(VAD_METHODS)}, not {vad!r}")
     predictor = Predictor(run)
     failed = 0
     for path in files:
+        if timeline:
+            try:
+                y = load(path, predictor.sample_rate)
+            except (AudioError, FileNotFoundError) as err:
+                console.print(f"[red]error:[/] {err}", highlight=False)
+                failed += 1
+                continue
+            method = cast("VadMethod", vad or default_vad(predictor.card))
+            segments = make_timeline(predictor, y, window=window, hop=hop, vad=method)
+            out.print(_timeline_table(segments, f"{path} ({method} VAD)"))
+            continue
         try:
             probs = predictor.predict_source(path)
         except (AudioError, FileNotFoundError) as err:

@@ -71,14 +71,17 @@ def _label_bars(ax: plt.Axes, values: Sequence[float], positions: Sequence[float
 
 
 def plot_class_counts(qualities: Sequence[ClipQuality], path: Path) -> Path:
-    """Clips per class, as horizontal bars, largest class on top."""
+    """Clips per class, as horizontal bars, largest class on top; above 60 classes only
+    the 60 largest are drawn (the title says so) so the chart stays readable."""
     counts = Counter(q.label for q in qualities)
-    names = sorted(counts, key=lambda name: (-counts[name], natural_key(name)))[::-1]
+    ranked = sorted(counts, key=lambda name: (-counts[name], natural_key(name)))
+    names = ranked[:MAX_NAMED][::-1]
     fig, ax = plt.subplots(figsize=(8, _bar_height(len(names))))
     values = [counts[name] for name in names]
     ax.barh(names, values, color=BAR_COLOUR)
     _label_bars(ax, values, list(range(len(names))))
-    ax.set_title(f"Clips per class ({len(names)} classes, {len(qualities)} clips)")
+    shown = "" if len(ranked) <= MAX_NAMED else f", largest {MAX_NAMED} shown"
+    ax.set_title(f"Clips per class ({len(ranked)} classes{shown}, {len(qualities)} clips)")
     ax.set_xlabel("clips")
     ax.set_ylabel("class")
     return _save(fig, path)

@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# audioclf API + browser app on the CPU. Build: `docker build -t audioclf .`
+# Run folders are mounted read-only at /models (one sub-folder per model); see docs/deploy.md.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+# ---- build: a virtualenv with the CPU-only torch wheel and the package ----
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_INDEX
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
+# the +cpu wheel: no CUDA libraries in the image
+RUN pip install --extra-index-url "${TORCH_INDEX}" "torch==2.13.0+cpu"
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install --extra-index-url "${TORCH_INDEX}" . \
+    && python -c "import torch; assert not torch.cuda.is_available(); print(torch.__version__)"
+
+# ---- runtime: the virtualenv only, run by a non-root user ----
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    MPLBACKEND=Agg \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    NUMBA_CACHE_DIR=/tmp/numba \
+    AUDIOCLF_CACHE=/tmp/audioclf-cache \
+    OMP_NUM_THREADS=1
+RUN groupadd --system --gid 10001 audioclf \
+    && useradd --system --uid 10001 --gid audioclf --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin audioclf \
+    && mkdir /models
+COPY --from=build /opt/venv /opt/venv
+USER audioclf:audioclf
+WORKDIR /tmp
+VOLUME ["/models"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+# shell form only to expand the glob; exec hands PID 1 to audioclf so signals reach it.
+# --proxy-headers: client addresses (for rate limits) come from the reverse proxy; which
+# proxies are trusted is set by FORWARDED_ALLOW_IPS (docker-compose.yml sets it).
+CMD ["sh", "-c", "exec audioclf serve /models/* --host 0.0.0.0 --port 8000 --workers 2 --proxy-headers"]

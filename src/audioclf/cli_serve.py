@@ -1,0 +1,53 @@
+"""``audioclf serve RUN [RUN ...]``: the HTTP API and browser app under uvicorn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from audioclf.cli_common import friendly_errors
+from audioclf.console import out
+
+RUNS_ENV = "AUDIOCLF_RUNS"
+
+
+@friendly_errors
+def serve_cmd(
+    runs: list[Path] = typer.Argument(..., help="Run folders to serve (each a model)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    proxy_headers: bool = typer.Option(
+        False, help="Trust X-Forwarded-For from a reverse proxy (client IPs for rate limits)."
+    ),
+) -> None:
+    """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
+    import uvicorn
+
+    from audioclf.service.app import create_app
+    from audioclf.service.settings import Settings
+
+    missing = [str(r) for r in runs if not r.is_dir()]
+    if missing:
+        raise ValueError(f"not a run folder: {', '.join(missing)}; train one with `audioclf train`")
+    resolved = [r.resolve() for r in runs]
+    # every worker (and the settings cache) reads the runs from the environment
+    os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
+    out.print(f"serving at http://{host}:{port}", highlight=False)
+    if workers > 1:
+        Settings(runs=resolved)  # fail now, not in every worker, on bad settings
+        uvicorn.run(
+            "audioclf.service.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=proxy_headers,
+        )
+        return
+    app = create_app(Settings(runs=resolved))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers)

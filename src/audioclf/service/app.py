@@ -1,0 +1,191 @@
+"""``create_app(settings)``: the FastAPI application that serves trained run folders."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from audioclf.service.engine import ModelPool, UnknownModelError
+from audioclf.service.limits import RateLimiter
+from audioclf.service.routes import admin, health, models, predict, stream
+from audioclf.service.settings import Settings, get_settings
+
+log = logging.getLogger("audioclf.service")
+
+WEB_DIR = Path(__file__).parent / "web"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "Permissions-Policy": "microphone=(self)",
+    "X-Frame-Options": "DENY",
+}
+
+
+class Observer:
+    """Prometheus metrics of one app, in its own registry (many apps can live in a process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "audioclf_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "audioclf_request_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.loaded = Gauge(
+            "audioclf_model_loaded",
+            "1 for each loaded model.",
+            ["model"],
+            registry=self.registry,
+        )
+
+    def update_models(self, names: list[str]) -> None:
+        """Set the load-state gauge to exactly the loaded models."""
+        self.loaded.clear()
+        for name in names:
+            self.loaded.labels(model=name).set(1)
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one request and record its latency."""
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        self.latency.labels(route=route).observe(seconds)
+
+
+def _route_name(request: Request) -> str:
+    """A bounded label for the metrics: the route's path, never an arbitrary client path."""
+    path = request.url.path
+    known: frozenset[str] = request.app.state.route_paths
+    if path in known:
+        return path
+    return "/static" if path.startswith("/static/") else "unmatched"
+
+
+def _route_paths(app: FastAPI) -> frozenset[str]:
+    """Every path the app answers (the API has no path parameters)."""
+    paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/openapi.json", "/docs"}
+    return frozenset(paths)
+
+
+def _validation_message(err: RequestValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _add_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(err)}, 400)
+
+    @app.exception_handler(UnknownModelError)
+    async def unknown_model(request: Request, err: UnknownModelError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, 404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(err.detail)}, err.status_code, headers=err.headers)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, observer: Observer) -> None:
+    @app.middleware("http")
+    async def measure_and_secure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error on %s", _route_name(request))
+            response = JSONResponse({"detail": "internal server error"}, 500)
+        observer.observe(
+            _route_name(request), request.method, response.status_code, time.perf_counter() - start
+        )
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
+
+
+def _add_web(app: FastAPI, web_dir: Path) -> None:
+    """Serve the browser app at ``/`` and its files at ``/static`` when it is installed."""
+    index = web_dir / "index.html"
+    if not index.is_file():
+        return
+    app.mount("/static", StaticFiles(directory=web_dir), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def show_app() -> FileResponse:
+        """The browser app."""
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def create_app(settings: Settings | None = None, *, web_dir: Path | None = None) -> FastAPI:
+    """Build the app: load the run folders of ``settings`` and mount every router."""
+    settings = settings or get_settings()
+    pool = ModelPool(
+        settings.runs, batch_wait_ms=settings.batch_wait_ms, max_batch=settings.max_batch
+    )
+    observer = Observer()
+    observer.update_models(pool.names)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.pool.close()
+
+    app = FastAPI(
+        title="audioclf",
+        summary="Audio classification: what the trained models hear in a clip.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.observer = observer
+    for router in (models.router, predict.router, stream.router, admin.router):
+        app.include_router(router, prefix="/v1")
+    app.include_router(health.router)
+    _add_handlers(app)
+    _add_middleware(app, settings, observer)
+    _add_web(app, web_dir or WEB_DIR)
+    app.state.route_paths = _route_paths(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` (several workers): settings from the environment."""
+    return create_app(get_settings())

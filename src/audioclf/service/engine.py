@@ -1,0 +1,235 @@
+"""The model pool: run folders loaded once, inference off the event loop, micro-batched.
+
+Requests for the same model that arrive within ``batch_wait_ms`` of each other are
+gathered into one ``predict_proba`` call in a worker thread, so concurrent clients share
+the cost of one ONNX Runtime call instead of queueing behind each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+import soxr
+
+from audioclf.inference.predictor import Predictor
+from audioclf.train.runfolder import RunFolderError
+
+log = logging.getLogger("audioclf.service")
+
+ALL = "all"
+
+
+class UnknownModelError(ValueError):
+    """A model name that is not loaded; the message lists the loaded ones."""
+
+    def __init__(self, name: str, loaded: Sequence[str]) -> None:
+        self.name = name
+        names = ", ".join(loaded) or "none"
+        super().__init__(f"unknown model {name!r}; loaded models: {names} (or 'all')")
+
+
+class DuplicateModelError(ValueError):
+    """Two run folders with the same folder name (model names must be unique)."""
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's answer for one waveform."""
+
+    model: str
+    labels: list[str]
+    probabilities: np.ndarray
+    inference_ms: float
+
+
+@dataclass
+class _Job:
+    waveform: np.ndarray
+    future: asyncio.Future[tuple[np.ndarray, float]]
+
+
+_STOP = None  # queued by close(): the worker finishes the jobs before it, then exits
+
+
+class Batcher:
+    """Gathers concurrent requests for one predictor into batched ``predict_proba`` calls."""
+
+    def __init__(self, predictor: Predictor, *, wait_ms: float = 3.0, max_batch: int = 16) -> None:
+        self.predictor = predictor
+        self.wait = wait_ms / 1000
+        self.max_batch = max_batch
+        self.batches: list[int] = []  # sizes of the batches run so far (for tests and logs)
+        self._queue: asyncio.Queue[_Job | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _ensure_worker(self) -> asyncio.Queue[_Job | None]:
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop or self._task is None or self._task.done():
+            self._loop = loop
+            self._queue = asyncio.Queue()
+            self._task = loop.create_task(self._work(self._queue))
+        return self._queue
+
+    async def predict(self, waveform: np.ndarray) -> tuple[np.ndarray, float]:
+        """Probabilities for one waveform and the time its batch took (ms)."""
+        queue = self._ensure_worker()
+        future: asyncio.Future[tuple[np.ndarray, float]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        await queue.put(_Job(waveform, future))
+        return await future
+
+    async def _work(self, queue: asyncio.Queue[_Job | None]) -> None:
+        stop = False
+        while not stop:
+            first = await queue.get()
+            if first is _STOP:
+                return
+            jobs = [first]
+            deadline = time.perf_counter() + self.wait
+            while len(jobs) < self.max_batch:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+                if job is _STOP:
+                    stop = True
+                    break
+                jobs.append(job)
+            await self._run(jobs)
+
+    async def _run(self, jobs: list[_Job]) -> None:
+        start = time.perf_counter()
+        try:
+            probs = await anyio.to_thread.run_sync(
+                self.predictor.predict_proba, [job.waveform for job in jobs]
+            )
+        except Exception as exc:  # hand the failure to every waiting request
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        elapsed = (time.perf_counter() - start) * 1000
+        self.batches.append(len(jobs))
+        for job, p in zip(jobs, probs, strict=True):
+            if not job.future.done():
+                job.future.set_result((p, elapsed))
+
+    async def close(self) -> None:
+        """Let the worker finish the queued requests, then stop it."""
+        task, queue = self._task, self._queue
+        self._task, self._queue = None, None
+        if task is None or queue is None or task.done():
+            return
+        if self._loop is not asyncio.get_running_loop():
+            task.cancel()  # its event loop is gone or elsewhere; nothing can be awaited
+            return
+        await queue.put(_STOP)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
+    """Mono float32 at ``target`` Hz."""
+    if sr == target:
+        return y
+    return soxr.resample(y, sr, target).astype(np.float32)
+
+
+class ModelPool:
+    """Every served model by name (the run folder's name), loaded once."""
+
+    def __init__(
+        self,
+        runs: Sequence[Path],
+        *,
+        batch_wait_ms: float = 3.0,
+        max_batch: int = 16,
+        loader: Callable[[Path], Predictor] = Predictor,
+    ) -> None:
+        self.runs = [Path(r) for r in runs]
+        self.batch_wait_ms = batch_wait_ms
+        self.max_batch = max_batch
+        self._loader = loader
+        self.models: dict[str, Predictor] = {}
+        self.metrics: dict[str, dict[str, Any]] = {}
+        self.batchers: dict[str, Batcher] = {}
+        self.load()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def load(self) -> list[str]:
+        """Load every run folder; on any error nothing changes and the error is raised."""
+        models: dict[str, Predictor] = {}
+        metrics: dict[str, dict[str, Any]] = {}
+        for run in self.runs:
+            start = time.perf_counter()
+            predictor = self._loader(run)
+            if predictor.name in models:
+                raise DuplicateModelError(
+                    f"{run}: a model named {predictor.name!r} is already loaded from "
+                    f"{models[predictor.name].run.root}; model names are run folder names, "
+                    "so rename one of the folders"
+                )
+            models[predictor.name] = predictor
+            predictor.predict_proba([np.zeros(predictor.sample_rate // 10, np.float32)])  # warm up
+            try:
+                metrics[predictor.name] = predictor.run.read_metrics()
+            except RunFolderError:
+                metrics[predictor.name] = {}
+            log.info(
+                "loaded model %s in %.0f ms", predictor.name, 1000 * (time.perf_counter() - start)
+            )
+        self.models, self.metrics = models, metrics
+        self.batchers = {
+            name: Batcher(p, wait_ms=self.batch_wait_ms, max_batch=self.max_batch)
+            for name, p in models.items()
+        }
+        return self.names
+
+    def reload(self) -> list[str]:
+        """Load the run folders again (after retraining); the old models serve until then."""
+        return self.load()
+
+    def get(self, name: str) -> Predictor:
+        """The predictor called ``name``."""
+        if name not in self.models:
+            raise UnknownModelError(name, self.names)
+        return self.models[name]
+
+    def select(self, name: str) -> list[Predictor]:
+        """The predictors named (``all`` = every loaded model)."""
+        if name == ALL:
+            return list(self.models.values())
+        return [self.get(name)]
+
+    async def predict(self, name: str, waveform: np.ndarray, sample_rate: int) -> list[ModelResult]:
+        """Each selected model's probabilities for one mono waveform at ``sample_rate``."""
+        predictors = self.select(name)
+
+        async def one(p: Predictor) -> ModelResult:
+            y = await anyio.to_thread.run_sync(resample, waveform, sample_rate, p.sample_rate)
+            probs, ms = await self.batchers[p.name].predict(y)
+            return ModelResult(p.name, list(p.classes_), probs, ms)
+
+        return list(await asyncio.gather(*(one(p) for p in predictors)))
+
+    async def close(self) -> None:
+        """Stop the batching workers."""
+        for batcher in self.batchers.values():
+            await batcher.close()

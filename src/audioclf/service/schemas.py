@@ -1,0 +1,117 @@
+"""Request and response bodies of the API (the shared contract with the browser app)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorResponse(BaseModel):
+    """Every error: one human-readable sentence."""
+
+    detail: str
+
+
+class MetricsSummary(BaseModel):
+    """Test-split metrics of a run (null when the run has none)."""
+
+    accuracy: float | None = None
+    balanced_accuracy: float | None = None
+    macro_f1: float | None = None
+
+
+class ModelInfo(BaseModel):
+    """One loaded model."""
+
+    name: str
+    labels: list[str]
+    task: str
+    model: str = Field(description="Registry name of the architecture.")
+    params: int
+    sample_rate: int
+    clip_seconds: float
+    metrics: MetricsSummary
+
+
+class ModelsResponse(BaseModel):
+    """Every loaded model."""
+
+    models: list[ModelInfo]
+
+
+class TopLabel(BaseModel):
+    """The most probable class."""
+
+    label: str
+    probability: float
+
+
+class InferenceTiming(BaseModel):
+    """Time spent by one model (ms, for the batch the request ran in)."""
+
+    inference: float
+
+
+class ModelPrediction(BaseModel):
+    """One model's probabilities for the uploaded clip."""
+
+    model: str
+    labels: list[str]
+    probabilities: dict[str, float]
+    top: TopLabel
+    timing_ms: InferenceTiming
+
+
+class RequestTiming(BaseModel):
+    """Time spent decoding and in total (ms)."""
+
+    decode: float
+    total: float
+
+
+class PredictResponse(BaseModel):
+    """Every selected model's answer, side by side."""
+
+    duration_seconds: float
+    results: list[ModelPrediction]
+    timing_ms: RequestTiming
+
+
+class TimelineSegment(BaseModel):
+    """One window; probabilities and top are null when it holds no voice."""
+
+    start: float
+    end: float
+    voiced: bool
+    probabilities: dict[str, float] | None
+    top: str | None
+
+
+class TimelineResponse(BaseModel):
+    """Time-stamped predictions for a long recording."""
+
+    model: str
+    labels: list[str]
+    duration_seconds: float
+    vad: Literal["silero", "energy", "none"]
+    segments: list[TimelineSegment]
+
+
+class HealthResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    """Models are loaded and requests can be served."""
+
+    status: Literal["ready"] = "ready"
+    models: list[str]
+
+
+class ReloadResponse(BaseModel):
+    """The models loaded after a reload."""
+
+    models: list[str]

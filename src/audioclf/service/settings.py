@@ -1,0 +1,76 @@
+"""Server settings from the environment (prefix ``AUDIOCLF_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WEAK_KEYS = frozenset(
+    {"changeme", "change-me", "admin", "secret", "password", "apikey", "api-key", "test", "key"}
+)
+MIN_KEY_LENGTH = 16
+
+
+def _split_list(value: object) -> object:
+    """Accept a comma- or ``os.pathsep``-separated string as well as a list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with; each field is ``AUDIOCLF_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDIOCLF_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    runs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Run folders to serve (comma-separated in the env)."
+    )
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_audio_seconds: float = Field(default=600.0, gt=0)
+    decode_timeout_seconds: float = Field(default=10.0, gt=0)
+    rate_limit_per_minute: int = Field(default=60, ge=0, description="Per client; 0 = off.")
+    api_key: str | None = Field(default=None, description="Admin key; unset = admin disabled.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    timeline_window: float = Field(default=2.0, gt=0)
+    timeline_hop: float = Field(default=1.0, gt=0)
+    stream_window: float = Field(default=2.0, gt=0)
+    stream_hop: float = Field(default=0.5, gt=0)
+    max_stream_frame_bytes: int = Field(default=1024 * 1024, gt=0)
+    batch_wait_ms: float = Field(default=3.0, ge=0)
+    max_batch: int = Field(default=16, gt=0)
+
+    @field_validator("runs", "cors_origins", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("api_key")
+    @classmethod
+    def _strong_key(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.strip().lower() in WEAK_KEYS or len(value) < MIN_KEY_LENGTH:
+            raise ValueError(
+                f"AUDIOCLF_API_KEY is a placeholder or shorter than {MIN_KEY_LENGTH} characters; "
+                "set a random one, e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment once (never at import)."""
+    return Settings()

@@ -1,0 +1,105 @@
+"""Timeline: windows cover the clip, VAD marks silence, voiced windows get probabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from audioclf.inference.timeline import (
+    TimelineError,
+    default_vad,
+    timeline,
+    voiced_regions,
+    windows,
+)
+from audioclf.train.runfolder import ModelCard
+from tests.conftest import tone
+
+SR = 16_000
+
+
+def silence_tone_silence() -> np.ndarray:
+    """2 s silence, 2 s tone, 2 s silence."""
+    quiet = np.zeros(2 * SR, dtype=np.float32)
+    return np.concatenate([quiet, tone(2.0, SR), quiet])
+
+
+def _card(task: str = "") -> ModelCard:
+    return ModelCard("m", "f", "waveform", SR, SR, 0.5, ["a", "b"], 1, task=task)
+
+
+@dataclass
+class FakePredictor:
+    """Probability of "a" grows with the chunk RMS (tone: a, silence: b)."""
+
+    sample_rate: int = SR
+    classes_: list[str] = field(default_factory=lambda: ["a", "b"])
+    card: ModelCard = field(default_factory=_card)
+    seen: list[int] = field(default_factory=list)
+
+    def predict_proba(self, chunks: list[np.ndarray]) -> np.ndarray:
+        self.seen.extend(len(c) for c in chunks)
+        rms = [min(1.0, 4 * float(np.sqrt(np.mean(c**2)))) for c in chunks]
+        return np.array([[r, 1 - r] for r in rms], dtype=np.float32)
+
+
+def test_windows_cover_the_clip() -> None:
+    assert windows(5.0, 2.0, 1.0) == [(0, 2), (1, 3), (2, 4), (3, 5)]
+    assert windows(4.5, 2.0, 2.0) == [(0, 2), (2, 4), (4, 4.5)]
+    assert windows(0.7, 2.0, 1.0) == [(0, 0.7)]
+    with pytest.raises(TimelineError, match="hop"):
+        windows(5.0, 1.0, 2.0)
+
+
+def test_energy_vad_finds_the_tone() -> None:
+    regions = voiced_regions(silence_tone_silence(), SR, method="energy")
+    assert len(regions) == 1
+    start, end = regions[0]
+    assert start == pytest.approx(2.0, abs=0.05) and end == pytest.approx(4.0, abs=0.05)
+
+
+def test_energy_vad_on_steady_sound_is_all_voiced() -> None:
+    regions = voiced_regions(tone(1.0, SR), SR, method="energy")
+    assert regions and regions[0][0] == 0 and regions[-1][1] == pytest.approx(1.0, abs=0.03)
+
+
+def test_timeline_marks_silence_unvoiced() -> None:
+    predictor = FakePredictor()
+    segs = timeline(predictor, silence_tone_silence(), window=1.0, hop=1.0, vad="energy")  # type: ignore[arg-type]
+    assert [(s.start, s.end) for s in segs] == [(i, i + 1) for i in range(6)]
+    assert [s.voiced for s in segs] == [False, False, True, True, False, False]
+    for s in segs:
+        assert (s.probabilities is None) == (not s.voiced) == (s.top is None)
+    assert segs[2].top == "a"
+    assert predictor.seen == [SR, SR]  # only voiced windows are classified
+
+
+def test_vad_none_classifies_everything() -> None:
+    predictor = FakePredictor()
+    segs = timeline(predictor, silence_tone_silence(), window=2.0, hop=2.0, vad="none")  # type: ignore[arg-type]
+    assert all(s.voiced for s in segs) and len(segs) == 3
+    assert segs[0].top == "b" and segs[1].top == "a"
+
+
+def test_silero_vad_runs_and_ignores_silence() -> None:
+    rng = np.random.default_rng(0)
+    y = np.concatenate([np.zeros(SR, np.float32), 0.3 * tone(1.0, SR, 180.0)])
+    y = (y + 0.001 * rng.standard_normal(len(y))).astype(np.float32)
+    regions = voiced_regions(y, SR, method="silero")
+    assert isinstance(regions, list)
+    assert all(start >= 0.9 for start, _ in regions)  # nothing found in the silent second
+    assert voiced_regions(np.zeros(SR, np.float32), 8_000, method="silero") == []
+
+
+def test_default_vad_follows_the_task() -> None:
+    assert default_vad(_card("speech emotion")) == "silero"
+    assert default_vad(_card("")) == "silero"
+    assert default_vad(_card("music genre")) == "energy"
+    assert default_vad(_card("environmental sounds (ESC-50)")) == "energy"
+
+
+def test_unknown_vad_method_is_refused() -> None:
+    with pytest.raises(TimelineError, match="silero, energy, none"):
+        voiced_regions(tone(), SR, method="magic")  # type: ignore[arg-type]
