@@ -8,7 +8,7 @@ PY_DIRS := src tests $(wildcard benchmarks)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install test lint typecheck unit format clean
+.PHONY: install demo test lint typecheck unit format clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ unit: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit
+
+# Synthesise spoken digits, train the default model on them, serve it with the browser app.
+demo: $(STAMP)
+	$(BIN)/audioclf quickstart
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix $(PY_DIRS)

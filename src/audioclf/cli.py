@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from audioclf import __version__, cli_data_report, cli_data_split
+from audioclf import __version__, cli_data_mix, cli_data_report, cli_data_split, cli_data_synth
 from audioclf.cli_common import state
 from audioclf.cli_compare import compare_cmd
 from audioclf.cli_data import data_app
 from audioclf.cli_models import models_cmd
+from audioclf.cli_quickstart import quickstart_cmd
+from audioclf.cli_registry import registry_app, retrain_cmd
 from audioclf.cli_serve import serve_cmd
 from audioclf.cli_train import cv_cmd, evaluate_cmd, predict_cmd, train_cmd
 from audioclf.console import console
@@ -32,9 +34,12 @@ app.command("predict")(predict_cmd)
 app.command("compare")(compare_cmd)
 app.command("models")(models_cmd)
 app.command("serve")(serve_cmd)
+app.command("quickstart")(quickstart_cmd)
+app.add_typer(registry_app, name="registry")
+app.command("retrain")(retrain_cmd)
 
 # Importing these modules registers their commands on `data_app`.
-_DATA_COMMANDS = (cli_data_report, cli_data_split)
+_DATA_COMMANDS = (cli_data_mix, cli_data_report, cli_data_split, cli_data_synth)
 
 
 def _version(value: bool) -> None:

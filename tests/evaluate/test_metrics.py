@@ -75,3 +75,12 @@ def test_mean_std_over_folds() -> None:
     mean, std = mean_std([{"accuracy": 0.5}, {"accuracy": 0.7}])
     assert mean["accuracy"] == pytest.approx(0.6)
     assert std["accuracy"] == pytest.approx(0.1)
+
+
+def test_count_mae_only_when_every_label_is_a_count() -> None:
+    probs = np.eye(3)[[0, 2, 2, 1]]  # predictions 0, 2, 2, 1
+    y = [0, 0, 2, 2]  # errors: 0, 2, 0, 1
+    assert classification_metrics(y, probs, ["1", "2", "3"])["count_mae"] == 0.75
+    words = classification_metrics(y, probs, ["0 speakers", "1 speaker", "5 speakers"])
+    assert words["count_mae"] == (0 + 5 + 0 + 4) / 4
+    assert "count_mae" not in classification_metrics(y, probs, ["1", "2", "angry"])

@@ -9,6 +9,7 @@ calibration error. scikit-learn computes what it can; ECE is a few lines of nump
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,18 @@ def expected_calibration_error(
     return float(ece), bins
 
 
+_COUNT_LABEL = re.compile(r"^\s*(\d+)(?:\s+[^\d\s]+)?\s*$")
+
+
+def label_counts(labels: Sequence[str]) -> list[int] | None:
+    """The integer each label names ("2", "2 speakers"), or None unless every label does:
+    then the classes are counts and an error has a size (see ``count_mae``)."""
+    matches = [_COUNT_LABEL.match(str(label)) for label in labels]
+    if not labels or not all(matches):
+        return None
+    return [int(m.group(1)) for m in matches if m]
+
+
 def classification_metrics(
     y_true: Sequence[int] | np.ndarray,
     probs: np.ndarray,
@@ -56,7 +69,8 @@ def classification_metrics(
     ``y_true`` holds class indices into ``labels``; ``probs`` is (n, len(labels)).
     Keys: accuracy, balanced_accuracy, macro_precision, macro_recall, macro_f1, ece,
     per_class (label → precision/recall/f1/support), confusion (counts, rows = true),
-    confusion_normalized (rows sum to 1), reliability (ECE bins), n, labels.
+    confusion_normalized (rows sum to 1), reliability (ECE bins), n, labels; and
+    count_mae (mean absolute error of the predicted count) when every label is a count.
     """
     y = np.asarray(y_true, dtype=int)
     probs = np.asarray(probs, dtype=float)
@@ -77,6 +91,11 @@ def classification_metrics(
     with np.errstate(invalid="ignore", divide="ignore"):
         normalized = np.nan_to_num(counts / counts.sum(axis=1, keepdims=True))
     ece, bins = expected_calibration_error(probs, y)
+    counts_of = label_counts(labels)
+    extra: dict[str, Any] = {}
+    if counts_of is not None:
+        values = np.asarray(counts_of)
+        extra["count_mae"] = float(np.abs(values[pred] - values[y]).mean())
     return {
         "accuracy": float(accuracy_score(y, pred)),
         # Mean recall over the classes that occur in y_true (sklearn's definition).
@@ -101,7 +120,7 @@ def classification_metrics(
         "reliability": bins,
         "n": len(y),
         "labels": list(labels),
-    }
+    } | extra
 
 
 SUMMARY_KEYS = (

@@ -48,6 +48,10 @@ class Predictor:
             options = ort.SessionOptions()
             if threads:
                 options.intra_op_num_threads = threads
+            # Idle worker threads must not spin: a server holds several sessions and
+            # decodes audio on the same cores, and spinning threads of an idle model steal
+            # the CPU from the busy one.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(self.run.onnx), options, providers=["CPUExecutionProvider"]
             )

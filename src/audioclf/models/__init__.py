@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from audioclf.models import (
     classical,
+    counting,
     default,
     dense,
     issa,
@@ -35,6 +36,7 @@ __all__ = [
     "UnknownModelError",
     "classical",
     "count_parameters",
+    "counting",
     "create_model",
     "default",
     "dense",

@@ -16,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from audioclf.service.engine import ModelPool, UnknownModelError
+from audioclf.service.engine import UnknownModelError
 from audioclf.service.limits import RateLimiter
+from audioclf.service.registry_pool import attach_registry, close_registry, make_pool
 from audioclf.service.routes import admin, health, models, predict, stream
 from audioclf.service.settings import Settings, get_settings
 
@@ -155,9 +156,7 @@ def _add_web(app: FastAPI, web_dir: Path) -> None:
 def create_app(settings: Settings | None = None, *, web_dir: Path | None = None) -> FastAPI:
     """Build the app: load the run folders of ``settings`` and mount every router."""
     settings = settings or get_settings()
-    pool = ModelPool(
-        settings.runs, batch_wait_ms=settings.batch_wait_ms, max_batch=settings.max_batch
-    )
+    pool = make_pool(settings)
     observer = Observer()
     observer.update_models(pool.names)
 
@@ -165,6 +164,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.pool.close()
+        close_registry(app)
 
     app = FastAPI(
         title="audioclf",
@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     for router in (models.router, predict.router, stream.router, admin.router):
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)
+    attach_registry(app, settings)
     _add_handlers(app)
     _add_middleware(app, settings, observer)
     _add_web(app, web_dir or WEB_DIR)

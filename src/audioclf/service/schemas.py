@@ -61,6 +61,12 @@ class ModelPrediction(BaseModel):
     probabilities: dict[str, float]
     top: TopLabel
     timing_ms: InferenceTiming
+    version: int | None = Field(
+        default=None, description="Registry version (when serving a registry)."
+    )
+    prediction_id: str | None = Field(
+        default=None, description="Id to send feedback on (when serving a registry)."
+    )
 
 
 class RequestTiming(BaseModel):

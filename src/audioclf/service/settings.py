@@ -50,8 +50,19 @@ class Settings(BaseSettings):
     max_stream_frame_bytes: int = Field(default=1024 * 1024, gt=0)
     batch_wait_ms: float = Field(default=3.0, ge=0)
     max_batch: int = Field(default=16, gt=0)
+    registry: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Registry model names whose production versions are served (instead of runs).",
+    )
+    db_url: str | None = Field(
+        default=None, description="Registry database URL (default sqlite:///audioclf.db)."
+    )
+    feedback_dir: Path = Field(
+        default=Path("feedback-pool"),
+        description="Where consented feedback clips are kept (never inside the web root).",
+    )
 
-    @field_validator("runs", "cors_origins", mode="before")
+    @field_validator("runs", "cors_origins", "registry", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)

@@ -25,7 +25,10 @@ class TrainConfig(BaseModel):
     model_options: dict[str, Any] = Field(default_factory=dict)
     sample_rate: int = Field(16_000, gt=0)
     clip_seconds: float | None = Field(
-        None, gt=0, description="Training crop length; None takes the model's default."
+        None,
+        gt=0,
+        description="Training crop length; None takes the median training-clip duration "
+        "(between 1 and 4 s).",
     )
     task: str = Field("", description="What the classes are, shown by the server.")
     label_map: dict[str, str | None] = Field(
@@ -38,15 +41,22 @@ class TrainConfig(BaseModel):
     test: float = Field(0.2, ge=0, lt=1)
     seed: int = 0
     # Optimisation
-    epochs: int = Field(30, ge=1)
+    epochs: int = Field(60, ge=1)
     batch_size: int = Field(32, ge=1)
-    lr: float = Field(3e-3, gt=0)
+    lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.05, ge=0)
     warmup_epochs: float = Field(1.0, ge=0)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     class_weights: bool = True
     mixup: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 disables.")
-    patience: int = Field(10, ge=1, description="Epochs without val improvement before stop.")
+    patience: int = Field(20, ge=1, description="Epochs without val improvement before stop.")
+    ema: float = Field(
+        0.99,
+        ge=0,
+        lt=1,
+        description="Decay per step of the weight average that is validated and kept; 0 "
+        "validates the raw weights.",
+    )
     grad_clip: float = Field(5.0, gt=0)
     # Data and evaluation
     augment: str | dict[str, Any] | None = "default"

@@ -9,6 +9,7 @@ test split once, measure CPU latency, write metrics.json and report.html.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,15 +170,11 @@ def _train_torch(
 
     n_classes = len(labels)
     if info.input == "waveform":
-        probe = build_torch_model(
-            config.model,
-            n_classes,
-            sample_rate=config.sample_rate,
-            options=config.model_options,
-            input_kind="waveform",
-            n_inputs=0,
+        seconds = (
+            config.clip_seconds
+            or config.model_options.get("clip_seconds")
+            or auto_clip_seconds(loaded["train"].waves, config.sample_rate)
         )
-        seconds = config.clip_seconds or float(getattr(probe, "clip_seconds", 3.0))
         n_inputs = round(seconds * config.sample_rate)
         noise = Path(config.noise_dir) if config.noise_dir else None
         augment = build_augmentation(config.augment, noise_dir=noise)
@@ -283,6 +280,16 @@ def _sklearn_size(estimator: Any) -> int:
     if hasattr(final, "estimators_"):
         return int(sum(t.tree_.node_count for t in final.estimators_))
     return 0
+
+
+def auto_clip_seconds(waves: Sequence[np.ndarray], sample_rate: int) -> float:
+    """The training crop when the config names none: the median clip duration, rounded
+    to 0.25 s and kept within 1–4 s. Crops much longer than most clips train mostly on
+    padding; much shorter ones cut the cue (a word, an emotional contour) in half."""
+    if not waves:
+        return 3.0
+    median = float(np.median([len(w) for w in waves])) / sample_rate
+    return float(min(4.0, max(1.0, round(median * 4) / 4)))
 
 
 def _median_seconds(manifest: Manifest) -> float:

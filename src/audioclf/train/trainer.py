@@ -13,6 +13,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from rich.progress import TextColumn
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from audioclf.console import console, progress_bar
 from audioclf.evaluate.metrics import classification_metrics
@@ -54,6 +56,18 @@ def warmup_cosine(step: int, warmup: int, total: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def ema_with_warmup(decay: float) -> Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]:
+    """An ``AveragedModel`` update whose decay grows as ``(1 + n) / (10 + n)`` up to
+    ``decay``: a fixed decay would keep the random initial weights (and their batch-norm
+    statistics) in the average for hundreds of steps, which small data sets never reach."""
+
+    def update(averaged: torch.Tensor, current: torch.Tensor, n: Any) -> torch.Tensor:
+        d = min(decay, (1.0 + float(n)) / (10.0 + float(n)))
+        return d * averaged + (1.0 - d) * current
+
+    return update
 
 
 @dataclass
@@ -121,6 +135,15 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: warmup_cosine(step, warmup, total_steps)
     )
+    # The exponential moving average of the weights (and BN statistics) is what is
+    # validated and kept: on a few hundred clips the raw weights' validation score swings
+    # from epoch to epoch, and picking the luckiest epoch overfits the validation split.
+    averaged = (
+        AveragedModel(model, avg_fn=ema_with_warmup(config.ema), use_buffers=True)
+        if config.ema > 0
+        else None
+    )
+    judged: nn.Module = averaged.module if averaged is not None else model
     weights = class_weights(train.targets, n_classes) if config.class_weights else None
     criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
     rng = np.random.default_rng(config.seed)
@@ -139,6 +162,8 @@ def fit(
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
+        if averaged is not None and ckpt.get("averaged") is not None:
+            averaged.load_state_dict(ckpt["averaged"])
         start_epoch = ckpt["epoch"]
         best_metric, best_loss = ckpt["best_metric"], ckpt["best_loss"]
         best_epoch, best_state = ckpt["best_epoch"], ckpt["best_state"]
@@ -179,6 +204,8 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
                 scheduler.step()
+                if averaged is not None:
+                    averaged.update_parameters(model)
                 loss_sum += loss.item() * len(y)
                 correct += int((logits.argmax(-1) == y).sum())
                 seen += len(y)
@@ -193,7 +220,7 @@ def fit(
                 "train_accuracy": correct / max(seen, 1),
             }
             if len(val):
-                val_loss, val_metrics = evaluate_loss(model, val, n_samples, config)
+                val_loss, val_metrics = evaluate_loss(judged, val, n_samples, config)
                 metric = val_metrics["balanced_accuracy"]
                 row |= {
                     "val_loss": val_loss,
@@ -209,7 +236,7 @@ def fit(
             improved = metric > best_metric or (metric == best_metric and val_loss < best_loss)
             if improved:
                 best_metric, best_loss, best_epoch = metric, val_loss, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
                 bad_epochs = 0
             else:
                 bad_epochs += 1
@@ -227,6 +254,7 @@ def fit(
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
+                    "averaged": averaged.state_dict() if averaged is not None else None,
                     "epoch": epoch + 1,
                     "best_metric": best_metric,
                     "best_loss": best_loss,

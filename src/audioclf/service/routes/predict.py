@@ -14,6 +14,7 @@ from audioclf.inference.timeline import TimelineError, default_vad, timeline
 from audioclf.service.deps import PoolDep, RateLimited, SettingsDep
 from audioclf.service.engine import ALL
 from audioclf.service.limits import decode_audio, read_audio_bytes
+from audioclf.service.registry_pool import log_predictions
 from audioclf.service.schemas import (
     ErrorResponse,
     InferenceTiming,
@@ -99,9 +100,14 @@ async def predict_clip(
         decode_ms,
         total_ms,
     )
+    logged = log_predictions(request, data, results, total_ms)
+    predictions = [_prediction(r.model, r.labels, r.probabilities, r.inference_ms) for r in results]
+    for p in predictions:
+        if p.model in logged:
+            p.prediction_id, p.version = logged[p.model]
     return PredictResponse(
         duration_seconds=round(audio.duration, 4),
-        results=[_prediction(r.model, r.labels, r.probabilities, r.inference_ms) for r in results],
+        results=predictions,
         timing_ms=RequestTiming(decode=round(decode_ms, 3), total=round(total_ms, 3)),
     )
 

@@ -5,6 +5,7 @@
 import { api, explain } from "./api.js";
 import { barList, drawTimeline, renderTimeline } from "./charts.js";
 import { $, clearMessage, percent, showMessage } from "./dom.js";
+import { feedbackControl } from "./feedback.js";
 import { isLive, startLive, stopLive } from "./live.js";
 import { microphoneProblem } from "./mic.js";
 import { toggleRecording } from "./record.js";
@@ -109,7 +110,7 @@ async function loadModels() {
 
 // ---------- results ----------
 
-function renderResults(body, source) {
+function renderResults(body, source, blob, filename) {
   const container = $("results");
   container.replaceChildren();
   container.classList.toggle("many", body.results.length > 1);
@@ -125,6 +126,9 @@ function renderResults(body, source) {
     const task = info && info.task ? `${info.task} · ` : "";
     meta.textContent = `${task}inference ${r.timing_ms.inference.toFixed(1)} ms`;
     block.append(title, meta, barList(r.labels, r.probabilities, r.top.label));
+    if (r.prediction_id && r.labels.length > 1) {
+      block.append(feedbackControl(r, blob, filename));
+    }
     container.append(block);
   }
   const seconds = body.duration_seconds.toFixed(1);
@@ -156,7 +160,7 @@ async function classify(blob, filename, source) {
       method: "POST",
       body: audioForm(blob, filename),
     });
-    renderResults(body, source);
+    renderResults(body, source, blob, filename);
     const name = singleModel();
     if ($("timeline-toggle").checked && name) {
       setBusy("Computing the timeline…");

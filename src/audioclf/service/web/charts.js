@@ -37,7 +37,7 @@ export function barList(labels, probabilities, topLabel) {
   return list;
 }
 
-function colorFor(index) {
+export function colorFor(index) {
   return PALETTE[index % PALETTE.length];
 }
 

@@ -1,0 +1,99 @@
+"""Feedback on a logged prediction: the correct label, who gave it, and (with consent)
+the clip itself, checked against the prediction's audio hash and kept in the pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from audioclf.registry.db import RegistryError
+from audioclf.registry.pool import add_clip
+from audioclf.registry.predictions import audio_hash
+from audioclf.registry.tables import FeedbackRow, ModelVersion, PredictionRow, utcnow
+
+
+class FeedbackError(RegistryError):
+    """Feedback that cannot be accepted; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """What was stored."""
+
+    prediction_id: str
+    predicted_label: str
+    correct_label: str
+    clip_kept: bool
+
+
+def add_feedback(
+    sessions: sessionmaker[Session],
+    pool_dir: Path,
+    *,
+    prediction_id: str,
+    correct_label: str,
+    who: str = "",
+    consent: bool = False,
+    clip: bytes | None = None,
+    filename: str = "",
+) -> FeedbackResult:
+    """Store a correction; the clip only with ``consent`` and only if it is the predicted one."""
+    if clip is not None and not consent:
+        raise FeedbackError(
+            "a clip was sent without consent; it was not stored — tick consent or send no file"
+        )
+    if consent and clip is None:
+        raise FeedbackError("consent was given but no clip was sent: attach the clip as `file`")
+    with sessions() as session:
+        prediction = session.get(PredictionRow, prediction_id)
+        if prediction is None:
+            raise FeedbackError(f"no prediction with id {prediction_id!r}", 404)
+        labels = session.scalar(
+            select(ModelVersion.labels).where(
+                ModelVersion.name == prediction.model_name,
+                ModelVersion.version == prediction.model_version,
+            )
+        )
+        if labels is not None and correct_label not in labels:
+            raise FeedbackError(
+                f"label {correct_label!r} is not a class of {prediction.model_name}; "
+                f"choose one of: {', '.join(labels)}"
+            )
+        exists = session.scalar(
+            select(FeedbackRow.id).where(FeedbackRow.prediction_id == prediction_id)
+        )
+        if exists is not None:
+            raise FeedbackError(f"prediction {prediction_id} already has feedback", 409)
+        model_name, predicted = prediction.model_name, prediction.top_label
+        expected_hash = prediction.audio_sha256
+    clip_path: Path | None = None
+    if clip is not None:
+        if audio_hash(clip) != expected_hash:
+            raise FeedbackError(
+                "the clip sent is not the one that was classified (its hash differs); "
+                "send the same file you sent to /v1/predict"
+            )
+        clip_path = add_clip(pool_dir, prediction_id, clip, correct_label, model_name, filename)
+    try:
+        with sessions.begin() as session:
+            session.add(
+                FeedbackRow(
+                    prediction_id=prediction_id,
+                    correct_label=correct_label,
+                    who=who[:200],
+                    created=utcnow(),
+                    consent=consent,
+                    clip_path=str(clip_path) if clip_path else None,
+                )
+            )
+    except IntegrityError:
+        raise FeedbackError(f"prediction {prediction_id} already has feedback", 409) from None
+    return FeedbackResult(prediction_id, predicted, correct_label, clip_path is not None)

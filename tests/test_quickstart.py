@@ -1,0 +1,50 @@
+"""``audioclf quickstart --no-serve`` end to end on a reduced corpus, then the server."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import soundfile as sf
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from audioclf.cli import app
+from audioclf.data.manifest import read_manifest
+from audioclf.service.app import create_app
+from audioclf.service.settings import Settings
+
+
+def test_quickstart_no_serve_then_predict(tmp_path: Path) -> None:
+    run, data = tmp_path / "runs" / "quickstart", tmp_path / "synth"
+    args = ["quickstart", "--out", str(run), "--data-dir", str(data), "--no-serve"]
+    args += ["--n-voices", "6", "--per-digit", "1", "--epochs", "1", "--no-progress"]
+    runner = CliRunner()
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "test on held-out voices: accuracy" in first.output
+    assert "serving at" not in first.output
+    for name in ("metrics.json", "model.onnx", "report.html", "config.yaml", "labels.json"):
+        assert (run / name).is_file(), name
+    # speaker-independent: no synthetic voice on two sides
+    sides = {
+        s: set(read_manifest(run / "splits" / f"{s}.jsonl").speakers) for s in ("train", "test")
+    }
+    assert sides["train"] and sides["test"] and not sides["train"] & sides["test"]
+
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "(reused)" in again.output and "reused (--retrain" in again.output
+
+    clip = read_manifest(data / "manifest.jsonl")[0]
+    audio, sr = sf.read(clip.path, dtype="float32")
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, sr, format="WAV")
+    client = TestClient(create_app(Settings(_env_file=None, runs=[run])))  # type: ignore[call-arg]
+    response = client.post(
+        "/v1/predict", files={"file": ("digit.wav", buffer.getvalue(), "audio/wav")}
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
+    assert result["labels"] == [str(d) for d in range(10)]
+    assert result["top"]["label"] in result["labels"]
