@@ -24,3 +24,17 @@ def _isolated_cache(
 ) -> None:
     """Point the feature cache at a per-test temp folder so tests never share or leak state."""
     monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+def hour_of_silence_flac(sample_rate: int = 8_000) -> bytes:
+    """One hour of 16-bit FLAC silence: ~90 kB on the wire, 115 MB of float32 once decoded."""
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    minute = np.zeros(sample_rate * 60, np.int16)
+    with sf.SoundFile(buf, "w", sample_rate, 1, format="FLAC", subtype="PCM_16") as f:
+        for _ in range(60):
+            f.write(minute)
+    return buf.getvalue()

@@ -23,7 +23,7 @@ from audioclf.audio import (
     probe,
 )
 from tests.audio_factory import FORMATS, LOSSY, encode, write_soundfile
-from tests.conftest import tone
+from tests.conftest import hour_of_silence_flac, tone
 
 
 def dominant_freq(y: np.ndarray, sr: int) -> float:
@@ -168,6 +168,19 @@ def test_longer_than_limit_is_refused_before_resampling(fmt: str) -> None:
     with pytest.raises(AudioTooLongError, match="longer than allowed"):
         load(data, max_seconds=2.0)
     assert len(load(data, max_seconds=5.0)) == pytest.approx(48_000, abs=400)
+
+
+def test_hour_long_flac_is_refused_from_its_header_without_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = hour_of_silence_flac()
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decoded audio that the header already put over the limit")
+
+    monkeypatch.setattr(sf.SoundFile, "read", no_decoding)
+    with pytest.raises(AudioTooLongError, match=r"3600\.0 s > limit 600 s"):
+        load(data, max_seconds=600)
 
 
 def test_errors_are_value_errors_with_the_source_name() -> None:

@@ -132,11 +132,18 @@ def _check_riff_truncation(data: bytes, name: str) -> None:
         raise TruncatedAudioError(name, "WAV header without a data chunk")
 
 
-def _decode_soundfile(data: bytes, name: str) -> tuple[np.ndarray, AudioInfo] | None:
-    """Decode with libsndfile; None when libsndfile does not know the format."""
+def _decode_soundfile(
+    data: bytes, name: str, max_seconds: float | None = None
+) -> tuple[np.ndarray, AudioInfo] | None:
+    """Decode with libsndfile; None when libsndfile does not know the format.
+
+    The duration limit is checked on the header *before* decoding: a few hundred
+    kilobytes of FLAC silence can announce hours of audio (gigabytes once decoded)."""
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
             info = AudioInfo(f.samplerate, f.channels, f.frames, f.format)
+            if max_seconds is not None and info.duration > max_seconds:
+                raise AudioTooLongError(name, f"{info.duration:.1f} s > limit {max_seconds:g} s")
             samples = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:
         text = str(exc).lower()
@@ -213,11 +220,7 @@ def decode(
     if not data:
         raise EmptyAudioError(label)
     _check_riff_truncation(data, label)
-    decoded = _decode_soundfile(data, label)
-    if decoded is not None and max_seconds is not None:
-        seconds = decoded[1].duration
-        if seconds > max_seconds:
-            raise AudioTooLongError(label, f"{seconds:.1f} s > limit {max_seconds:g} s")
+    decoded = _decode_soundfile(data, label, max_seconds)
     if decoded is None:
         decoded = _decode_pyav(data, label, max_seconds)
     if decoded is None:

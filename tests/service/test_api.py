@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from tests.conftest import tone
+from tests.conftest import hour_of_silence_flac, tone
 from tests.service.conftest import STRONG_KEY, wav_bytes
 
 
@@ -122,6 +122,12 @@ def test_too_long_audio_is_413(make_client: Callable[..., TestClient]) -> None:
     r = client.post("/v1/predict", content=wav_bytes(np.zeros(16_000 * 3, np.float32)))
     assert r.status_code == 413
     assert "longer than allowed" in r.json()["detail"]
+
+
+def test_hour_long_upload_is_413_with_default_limits(client: TestClient) -> None:
+    r = client.post("/v1/predict", files={"file": ("call.flac", hour_of_silence_flac())})
+    assert r.status_code == 413
+    assert "3600.0 s" in r.json()["detail"]
 
 
 def test_rate_limit_429_then_recovery(make_client: Callable[..., TestClient]) -> None:
