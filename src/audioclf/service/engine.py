@@ -1,8 +1,9 @@
 """The model pool: run folders loaded once, inference off the event loop, micro-batched.
 
-Requests for the same model that arrive within ``batch_wait_ms`` of each other are
-gathered into one ``predict_proba`` call in a worker thread, so concurrent clients share
-the cost of one ONNX Runtime call instead of queueing behind each other.
+Requests for the same model that queue up while a batch runs are gathered into the next
+``predict_proba`` call in a worker thread (and, with ``batch_wait_ms`` > 0, requests that
+arrive within that time), so concurrent clients share the cost of one ONNX Runtime call
+instead of queueing behind each other, while a lone request never waits.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _STOP = None  # queued by close(): the worker finishes the jobs before it, then 
 class Batcher:
     """Gathers concurrent requests for one predictor into batched ``predict_proba`` calls."""
 
-    def __init__(self, predictor: Predictor, *, wait_ms: float = 3.0, max_batch: int = 16) -> None:
+    def __init__(self, predictor: Predictor, *, wait_ms: float = 0.0, max_batch: int = 16) -> None:
         self.predictor = predictor
         self.wait = wait_ms / 1000
         self.max_batch = max_batch
@@ -98,12 +99,16 @@ class Batcher:
             jobs = [first]
             deadline = time.perf_counter() + self.wait
             while len(jobs) < self.max_batch:
+                # Requests that queued up while the previous batch ran join at once;
+                # only then is it worth waiting (``wait_ms``) for more.
                 remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
                 try:
-                    job = await asyncio.wait_for(queue.get(), remaining)
-                except TimeoutError:
+                    job = (
+                        queue.get_nowait()
+                        if remaining <= 0 or not queue.empty()
+                        else await asyncio.wait_for(queue.get(), remaining)
+                    )
+                except (TimeoutError, asyncio.QueueEmpty):
                     break
                 if job is _STOP:
                     stop = True
@@ -156,7 +161,7 @@ class ModelPool:
         self,
         runs: Sequence[Path],
         *,
-        batch_wait_ms: float = 3.0,
+        batch_wait_ms: float = 0.0,
         max_batch: int = 16,
         loader: Callable[[Path], Predictor] = Predictor,
     ) -> None:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     stream_window: float = Field(default=2.0, gt=0)
     stream_hop: float = Field(default=0.5, gt=0)
     max_stream_frame_bytes: int = Field(default=1024 * 1024, gt=0)
-    batch_wait_ms: float = Field(default=3.0, ge=0)
+    batch_wait_ms: float = Field(default=0.0, ge=0)
     max_batch: int = Field(default=16, gt=0)
     registry: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
