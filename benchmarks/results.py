@@ -30,6 +30,17 @@ mean ± std over folds. Train time is the mean wall time of one fold (feature ca
 after the first fold), latency the median CPU time for one clip through ONNX Runtime.
 """
 
+NOTES = {
+    "Serving": (
+        "One `audioclf serve` process holding both models, a 3-second 16 kHz WAV posted to\n"
+        "`/v1/predict` over HTTP by N concurrent clients for a fixed time; the load generator\n"
+        "runs on the same two cores as the server, so the figures include its CPU cost.\n"
+        "× wav2vec2 = clips/s of the default model over those of the wav2vec2-base-sized model\n"
+        "at the same concurrency. RSS is the server with only the default model loaded."
+    ),
+}
+"""A paragraph under a section's heading: how its figures were measured."""
+
 
 def command_line() -> str:
     """The command that is running now, as a user would type it."""
@@ -68,6 +79,8 @@ def render(data: dict[str, Any]) -> str:
     parts = [INTRO]
     for section, entries in data.items():
         parts.append(f"\n## {section}\n")
+        if section in NOTES:
+            parts.append(NOTES[section] + "\n")
         rows = list(entries.values())
         columns = [c for c in rows[0] if c not in ("command", "date")]
         parts.append("| " + " | ".join(columns) + " |")

@@ -182,9 +182,13 @@ async def _load(url: str, model: str, clip: bytes, clients: int, seconds: float)
             nonlocal errors
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                response = await client.post(
-                    "/v1/predict", params=params, content=clip, headers=headers
-                )
+                try:
+                    response = await client.post(
+                        "/v1/predict", params=params, content=clip, headers=headers
+                    )
+                except httpx.TransportError:  # a dropped connection is a failed request
+                    errors += 1
+                    continue
                 if response.status_code != 200:
                     errors += 1
                     continue
