@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from audioclf.cli_common import friendly_errors
 from audioclf.console import console, out
-from audioclf.evaluate.compare import (
-    SORT_KEYS,
-    RunSummary,
-    RunSummaryError,
-    leaderboard,
-    load_run_summary,
-    to_markdown,
-)
+from audioclf.evaluate.compare import SORT_KEYS
+
+if TYPE_CHECKING:
+    from audioclf.evaluate.compare import RunSummary
 
 
 @friendly_errors
@@ -29,6 +26,13 @@ def compare_cmd(
     ),
 ) -> None:
     """Compare finished runs side by side, best first (cross-validation as mean ± std)."""
+    from audioclf.evaluate.compare import (
+        RunSummaryError,
+        leaderboard,
+        load_run_summary,
+        to_markdown,
+    )
+
     if sort not in SORT_KEYS:
         raise ValueError(f"cannot sort by {sort!r}; choose one of {', '.join(SORT_KEYS)}")
     summaries: list[RunSummary] = []

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
 from rich.table import Table
 
 from audioclf.cli_common import friendly_errors
 from audioclf.console import console, out
-from audioclf.data.manifest import Manifest, write_manifest, write_skipped
+
+if TYPE_CHECKING:
+    from audioclf.data.manifest import Manifest
 
 data_app = typer.Typer(
     help="Datasets: corpus folder → manifest, relabel, split, report.", no_args_is_help=True
@@ -20,6 +21,8 @@ data_app = typer.Typer(
 
 def _parse_options(pairs: list[str]) -> dict[str, Any]:
     """KEY=VALUE pairs; values are YAML (``words=[yes,no]``, ``lowercase=false``)."""
+    import yaml
+
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -63,6 +66,7 @@ def prepare_cmd(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Turn a corpus folder into a manifest, reporting (and skipping) unreadable files."""
+    from audioclf.data.manifest import write_manifest, write_skipped
     from audioclf.recipes import prepare
 
     result = prepare(recipe, source, progress=progress, **_parse_options(option))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -11,22 +12,9 @@ from rich.table import Table
 from audioclf.cli_common import friendly_errors
 from audioclf.cli_data import data_app
 from audioclf.console import console, out
-from audioclf.data.labels import (
-    LabelMap,
-    apply_label_ops,
-    label_count_changes,
-    parse_label_ops,
-    to_shared_emotions,
-)
-from audioclf.data.manifest import read_manifest, write_manifest
-from audioclf.data.split import (
-    SplitError,
-    Splits,
-    check_leakage,
-    grouped_kfold,
-    split_manifest,
-    split_summary,
-)
+
+if TYPE_CHECKING:
+    from audioclf.data.split import Splits
 
 
 class SplitBy(StrEnum):
@@ -39,6 +27,8 @@ class SplitBy(StrEnum):
 
 def _report_leakage(splits: Splits, by: SplitBy) -> None:
     """One green line when speaker-independent (the loud panel comes from the split itself)."""
+    from audioclf.data.split import check_leakage
+
     if not check_leakage(splits) and any(p.speakers for _, p in splits.items()):
         console.print("[green]leakage check:[/] no speaker is in two splits")
     elif not any(p.speakers for _, p in splits.items()):
@@ -70,6 +60,9 @@ def split_cmd(
     ),
 ) -> None:
     """Split a manifest into train/val/test manifests (or K folds) and check for leakage."""
+    from audioclf.data.manifest import read_manifest
+    from audioclf.data.split import SplitError, grouped_kfold, split_manifest, split_summary
+
     manifest = read_manifest(manifest_path)
     if kfold is not None:
         if by is SplitBy.random:
@@ -123,6 +116,15 @@ def relabel_cmd(
 ) -> None:
     """Drop, keep, rename or merge labels. Order: --label-map, --shared-emotions, --map,
     then --drop and --keep (which name labels after renaming)."""
+    from audioclf.data.labels import (
+        LabelMap,
+        apply_label_ops,
+        label_count_changes,
+        parse_label_ops,
+        to_shared_emotions,
+    )
+    from audioclf.data.manifest import read_manifest, write_manifest
+
     if calm_as_neutral and not shared_emotions:
         raise typer.BadParameter("--calm-as-neutral only applies with --shared-emotions")
     before = read_manifest(manifest_path)

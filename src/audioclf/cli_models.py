@@ -7,7 +7,6 @@ from rich.table import Table
 
 from audioclf.cli_common import friendly_errors
 from audioclf.console import out
-from audioclf.models import count_parameters, create_model, list_models, model_info
 
 _NOT_BUILT = {"pretrained"}
 """Families not instantiated to count parameters (building them may load large weights)."""
@@ -16,6 +15,8 @@ _NOT_BUILT = {"pretrained"}
 def parameter_text(name: str, n_classes: int = 8, sample_rate: int = 16_000) -> str:
     """Trainable parameters of ``name`` built for ``n_classes`` at ``sample_rate``, as
     ``"1.23 M"`` / ``"45.6 k"``, or ``"—"`` when it is not a torch model or is not built."""
+    from audioclf.models import count_parameters, create_model, model_info
+
     if model_info(name).family in _NOT_BUILT:
         return "—"
     try:
@@ -29,6 +30,8 @@ def parameter_text(name: str, n_classes: int = 8, sample_rate: int = 16_000) -> 
 
 def models_table(family: str | None = None) -> Table:
     """A Rich table of the registered models (of ``family`` when given)."""
+    from audioclf.models import list_models, model_info
+
     names = list_models(family)
     if not names:
         families = sorted({model_info(n).family for n in list_models()})

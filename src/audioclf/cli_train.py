@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -152,6 +151,8 @@ def predict_cmd(
     ),
 ) -> None:
     """Top label and class probabilities for audio files (or a timeline of long ones)."""
+    import numpy as np
+
     from audioclf.audio import AudioError, load
     from audioclf.inference.predictor import Predictor
     from audioclf.inference.timeline import VAD_METHODS, VadMethod, default_vad
