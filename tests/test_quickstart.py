@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 from pathlib import Path
 
@@ -48,3 +49,18 @@ def test_quickstart_no_serve_then_predict(tmp_path: Path) -> None:
     result = response.json()["results"][0]
     assert result["labels"] == [str(d) for d in range(10)]
     assert result["top"]["label"] in result["labels"]
+
+
+def test_cli_defaults_are_the_quickstart_corpus() -> None:
+    """`audioclf quickstart` and `audioclf data synth digits` default to the corpus the
+    quickstart's accuracy was measured on."""
+    from audioclf.cli_data_synth import synth_digits_cmd
+    from audioclf.cli_quickstart import quickstart_cmd
+    from audioclf.data.synth import SynthConfig
+    from audioclf.quickstart import SYNTH
+
+    for command in (quickstart_cmd, synth_digits_cmd):
+        parameters = inspect.signature(command).parameters.values()
+        options = {p.name: p.default.default for p in parameters}
+        assert options["n_voices"] == SYNTH.n_voices == SynthConfig().n_voices
+        assert options["per_digit"] == SYNTH.per_digit == SynthConfig().per_digit

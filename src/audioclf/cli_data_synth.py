@@ -20,8 +20,8 @@ data_app.add_typer(synth_app, name="synth")
 @friendly_errors
 def synth_digits_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to write clips + manifest."),
-    n_voices: int = typer.Option(40, "--n-voices", help="Synthetic speakers (accent+variant)."),
-    per_digit: int = typer.Option(2, "--per-digit", help="Takes of each digit per voice."),
+    n_voices: int = typer.Option(80, "--n-voices", help="Synthetic speakers (accent+variant)."),
+    per_digit: int = typer.Option(1, "--per-digit", help="Takes of each digit per voice."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same bytes."),
     sample_rate: int = typer.Option(16_000, "--sample-rate", help="Output sample rate (Hz)."),
     clip_seconds: float = typer.Option(1.0, "--clip-seconds", help="Minimum clip length (s)."),

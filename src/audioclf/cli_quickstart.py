@@ -26,8 +26,8 @@ def quickstart_cmd(
     data_dir: Path = typer.Option(
         Path("data/synth-digits"), "--data-dir", help="Where the synthetic corpus is kept."
     ),
-    n_voices: int = typer.Option(40, "--n-voices", help="Synthetic voices (speakers)."),
-    per_digit: int = typer.Option(2, "--per-digit", help="Takes of each digit per voice."),
+    n_voices: int = typer.Option(80, "--n-voices", help="Synthetic voices (speakers)."),
+    per_digit: int = typer.Option(1, "--per-digit", help="Takes of each digit per voice."),
     epochs: int | None = typer.Option(None, "--epochs", help="Override the quickstart epochs."),
     retrain: bool = typer.Option(False, "--retrain", help="Train even if --out has a run."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server afterwards."),

@@ -22,8 +22,10 @@ from audioclf.train.config import TrainConfig
 
 DEFAULT_OUT = Path("runs/quickstart")
 DEFAULT_DATA = Path("data/synth-digits")
-SYNTH = SynthConfig(n_voices=40, per_digit=2, seed=0)
-"""40 voices x 10 digits x 2 takes = 800 one-second clips."""
+SYNTH = SynthConfig(n_voices=80, per_digit=1, seed=0)
+"""80 voices x 10 digits x 1 take = 800 one-second clips. At the same size, more voices
+beat more takes per voice: held-out-voice accuracy 0.950 / 0.994 / 0.994 (synth seeds
+0 / 1 / 2) against 0.956 for 40 voices x 2 takes, measured on two idle cores."""
 TRAINING: dict[str, Any] = {
     "clip_seconds": 1.0,
     "epochs": 12,
@@ -33,12 +35,13 @@ TRAINING: dict[str, Any] = {
     "val": 0.15,
     "test": 0.2,
     "task": "spoken digit (0-9)",
-    "threads": 1,
+    "threads": None,
 }
 """Overrides of the trainer defaults: one-second crops (every clip is ~1 s) and a short
-schedule; the split stays speaker-independent. One torch thread: on two cores shared with
-anything else, two threads made a training step ~10x slower (7 s vs 0.6 s for 32 clips,
-measured while other jobs ran), and alone they gain little on a model this small."""
+schedule; the split stays speaker-independent. Torch uses every core: on two idle cores
+an epoch took 6.5 s with two threads against 10 s with one (the whole quickstart, corpus
+included, 89-99 s). On cores busy with other jobs, two threads can be far slower; set
+``threads: 1`` in a config of your own there."""
 
 
 @dataclass(frozen=True)

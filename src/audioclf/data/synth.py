@@ -71,8 +71,8 @@ SETTINGS_NAME = "synth.json"
 class SynthConfig:
     """The settings of a synthetic digit corpus (saved as ``synth.json``)."""
 
-    n_voices: int = 40
-    per_digit: int = 2
+    n_voices: int = 80
+    per_digit: int = 1
     seed: int = 0
     sample_rate: int = 16_000
     clip_seconds: float = 1.0
