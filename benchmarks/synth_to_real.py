@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.protocols import DATA, WORK
-from benchmarks.results import record
-
-COMMAND = "python -m benchmarks.synth_to_real"
+from benchmarks.results import command_line, record
 
 
 def main() -> None:
@@ -40,15 +38,17 @@ def main() -> None:
     write_manifest(prepare("fsdd", args.fsdd, progress=True).manifest, manifest)
     real = evaluate_run(args.run, manifest, WORK / "synth_to_real")
     row = {
-        "train clips": len(result.corpus.manifest),
+        "synthetic clips": len(result.corpus.manifest),
+        "reused run": result.reused_run,
         "synthetic voices": len(result.corpus.manifest.speakers),
         "held-out synthetic accuracy": result.metrics.get("accuracy"),
         "FSDD accuracy": real.get("accuracy"),
+        "FSDD balanced accuracy": real.get("balanced_accuracy"),
         "FSDD macro-F1": real.get("macro_f1"),
         "train s": result.metrics.get("train_seconds"),
-        "quickstart s": round(quickstart_seconds, 1),
+        "quickstart s": None if result.reused_run else round(quickstart_seconds, 1),
     }
-    record("Synthetic digits to real voices (FSDD)", "quickstart", row, COMMAND)
+    record("Synthetic digits to real voices (FSDD)", "quickstart", row, command_line())
     print(row)
 
 
