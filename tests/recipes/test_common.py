@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from audioclf.recipes._common import (
     audio_files,
     build_manifest,
     clip_id,
+    prepare_from_names,
 )
 from tests.recipes.fake import tree, write_corrupt, write_tone
 
@@ -78,3 +80,36 @@ def test_build_manifest_probes_sorts_and_skips(tmp_path: Path) -> None:
     assert set(reasons) == {"m.wav", "a.wav"} or set(reasons) == {"m.wav", "a.flac"}
     assert "not a recognised audio format" in reasons["m.wav"]
     assert any("same clip id" in r for r in reasons.values())
+
+
+def test_prepare_from_names_reads_names_and_skips_off_scheme(tmp_path: Path) -> None:
+    tree(tmp_path, ["a_1.wav", "sub/b_2.flac", "c_0.wav", "skip.wav", "d_3.au"])
+    write_corrupt(tmp_path / "e_4.wav")
+
+    def make(path: Path, match: re.Match[str]) -> Candidate | None:
+        if match[2] == "0":  # matches the pattern, but a field is off the scheme
+            return None
+        return Candidate(path, match[1], meta={"n": int(match[2])})
+
+    result = prepare_from_names(
+        tmp_path, "c", re.compile(r"^([a-z])_(\d)$"), "x_N.wav", make, progress=False
+    )
+    assert [(c.id, c.label, c.meta) for c in result.manifest] == [
+        ("c/a_1", "a", {"n": 1}),
+        ("c/sub/b_2", "b", {"n": 2}),
+    ]
+    reasons = {Path(s.path).name: s.reason for s in result.skipped}
+    assert set(reasons) == {"c_0.wav", "e_4.wav", "skip.wav"}
+    assert reasons["c_0.wav"] == reasons["skip.wav"]
+    assert reasons["skip.wav"] == "the file name does not follow the naming scheme x_N.wav"
+    assert "not a recognised audio format" in reasons["e_4.wav"]
+    with_au = prepare_from_names(
+        tmp_path,
+        "c",
+        re.compile(r"^d_(\d)$"),
+        "d_N",
+        lambda path, _match: Candidate(path, "d"),
+        progress=False,
+        suffixes={".au"},
+    )
+    assert [c.id for c in with_au.manifest] == ["c/d_3"]

@@ -4,13 +4,15 @@ A recipe lists the files of its corpus, reads label, speaker, gender and metadat
 file names (and any side files), and hands the resulting :class:`Candidate` list to
 :func:`build_manifest`, which probes every file under a progress bar, sets aside the ones
 that cannot be decoded as :class:`~audioclf.data.manifest.SkippedFile` rows, and returns a
-validated manifest in a deterministic order.
+validated manifest in a deterministic order. Corpora whose file names alone say everything
+go through :func:`prepare_from_names`, which lists the files, matches each name against the
+naming scheme, sets aside the ones off it and builds the manifest.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,32 @@ def build_manifest(
 def off_scheme(path: Path, scheme: str) -> SkippedFile:
     """A :class:`SkippedFile` for a file whose name does not follow the corpus naming scheme."""
     return SkippedFile(str(path), f"the file name does not follow the naming scheme {scheme}")
+
+
+def prepare_from_names(
+    root: Path,
+    corpus: str,
+    name: re.Pattern[str],
+    scheme: str,
+    make: Callable[[Path, re.Match[str]], Candidate | None],
+    *,
+    progress: bool = True,
+    suffixes: Iterable[str] = AUDIO_SUFFIXES,
+) -> PrepareResult:
+    """The manifest of a corpus whose file names follow one naming scheme.
+
+    Every audio file under ``root`` (see :func:`audio_files`) whose stem ``name`` matches is
+    turned into a :class:`Candidate` by ``make(path, match)``; a file whose stem does not
+    match, or for which ``make`` returns None (a field outside the scheme's codes, a file in
+    the wrong place), is set aside with :func:`off_scheme` and ``scheme``.
+    """
+    candidates: list[Candidate] = []
+    skipped: list[SkippedFile] = []
+    for path in audio_files(root, suffixes=suffixes):
+        match = name.match(path.stem)
+        cand = make(path, match) if match is not None else None
+        if cand is None:
+            skipped.append(off_scheme(path, scheme))
+        else:
+            candidates.append(cand)
+    return build_manifest(candidates, root, corpus, progress=progress, skipped=skipped)

@@ -15,13 +15,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -41,19 +38,14 @@ _SCHEME = "'a01 (1).wav' (emotion letter, utterance, speaker in parentheses)"
 def prepare_aesdd(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """AESDD: Greek acted speech, 5 emotions (anger/a01 (1).wav)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root):
-        match = _NAME.match(path.stem)
-        if match is None:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
-        letter, utterance, speaker, take = match.groups()
-        label = FOLDERS.get(path.parent.name.lower(), LETTERS[letter.lower()])
-        meta: dict[str, str | int] = {"utterance": int(utterance)}
-        if take:
-            meta["take"] = take.lower()
-        candidates.append(
-            Candidate(path=path, label=label, speaker=f"{CORPUS}/{speaker}", meta=meta)
-        )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+    return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
+
+
+def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+    """Emotion (from the folder, else the letter), speaker and utterance from an AESDD file."""
+    letter, utterance, speaker, take = match.groups()
+    label = FOLDERS.get(path.parent.name.lower(), LETTERS[letter.lower()])
+    meta: dict[str, str | int] = {"utterance": int(utterance)}
+    if take:
+        meta["take"] = take.lower()
+    return Candidate(path=path, label=label, speaker=f"{CORPUS}/{speaker}", meta=meta)

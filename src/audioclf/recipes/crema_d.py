@@ -18,13 +18,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -47,28 +44,25 @@ def prepare_crema_d(source: str | Path, *, progress: bool = True) -> PrepareResu
     """CREMA-D: 91 actors, 6 emotions, 12 sentences (AudioWAV/1001_DFA_ANG_XX.wav)."""
     root = require_dir(source, CORPUS)
     actors = _demographics(root)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root):
-        match = _NAME.match(path.stem)
-        if match is None or match[3] not in EMOTIONS or match[4] not in LEVELS:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
+
+    def candidate(path: Path, match: re.Match[str]) -> Candidate | None:
+        """Emotion, actor, level and sentence from the name, gender and age from the CSV."""
         actor, sentence, emotion, level = match.groups()
+        if emotion not in EMOTIONS or level not in LEVELS:
+            return None
         info = actors.get(actor, {})
         meta: dict[str, Any] = {"sentence": sentence, "level": LEVELS[level]}
         if "age" in info:
             meta["age"] = info["age"]
-        candidates.append(
-            Candidate(
-                path=path,
-                label=EMOTIONS[emotion],
-                speaker=f"{CORPUS}/{actor}",
-                gender=info.get("gender"),
-                meta=meta,
-            )
+        return Candidate(
+            path=path,
+            label=EMOTIONS[emotion],
+            speaker=f"{CORPUS}/{actor}",
+            gender=info.get("gender"),
+            meta=meta,
         )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+
+    return prepare_from_names(root, CORPUS, _NAME, _SCHEME, candidate, progress=progress)
 
 
 def _find_demographics(root: Path) -> Path | None:

@@ -15,13 +15,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -46,21 +43,16 @@ _SCHEME = "SSTTTEV (e.g. 03a01Fa.wav)"
 def prepare_emodb(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """Berlin Emo-DB: 10 German actors, 7 emotions (03a01Fa.wav, flat or in wav/)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root):
-        match = _NAME.match(path.stem)
-        if match is None:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
-        speaker, text, emotion, version = match.groups()
-        candidates.append(
-            Candidate(
-                path=path,
-                label=EMOTIONS[emotion],
-                speaker=f"{CORPUS}/{speaker}",
-                gender=GENDERS.get(speaker),
-                meta={"text": text, "version": version},
-            )
-        )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+    return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
+
+
+def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+    """Emotion, speaker, gender, text code and version from an Emo-DB file name."""
+    speaker, text, emotion, version = match.groups()
+    return Candidate(
+        path=path,
+        label=EMOTIONS[emotion],
+        speaker=f"{CORPUS}/{speaker}",
+        gender=GENDERS.get(speaker),
+        meta={"text": text, "version": version},
+    )

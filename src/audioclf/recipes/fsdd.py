@@ -14,13 +14,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -32,20 +29,15 @@ _SCHEME = "digit_speaker_index (e.g. 7_jackson_32.wav)"
 def prepare_fsdd(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """FSDD: spoken digits 0-9, 6 speakers, 8 kHz (7_jackson_32.wav, flat or recordings/)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root):
-        match = _NAME.match(path.stem)
-        if match is None:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
-        digit, speaker, index = match.groups()
-        candidates.append(
-            Candidate(
-                path=path,
-                label=digit,
-                speaker=f"{CORPUS}/{speaker.lower()}",
-                meta={"index": int(index)},
-            )
-        )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+    return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
+
+
+def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+    """Digit label, speaker and take index from an FSDD file name."""
+    digit, speaker, index = match.groups()
+    return Candidate(
+        path=path,
+        label=digit,
+        speaker=f"{CORPUS}/{speaker.lower()}",
+        meta={"index": int(index)},
+    )

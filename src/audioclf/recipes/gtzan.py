@@ -15,14 +15,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     AUDIO_SUFFIXES,
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -34,14 +31,19 @@ _SCHEME = "<genre>/<genre>.NNNNN.wav (e.g. blues/blues.00000.wav)"
 def prepare_gtzan(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """GTZAN: 1000 music excerpts in 10 genres (genres_original/blues/blues.00000.wav)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root, suffixes=AUDIO_SUFFIXES | {".au"}):
-        match = _NAME.match(path.stem)
-        if match is None or path.parent == root:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
-        candidates.append(
-            Candidate(path=path, label=path.parent.name.lower(), meta={"track": int(match[2])})
-        )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+
+    def candidate(path: Path, match: re.Match[str]) -> Candidate | None:
+        """The genre folder as label, the track number as meta; None outside a genre folder."""
+        if path.parent == root:
+            return None
+        return Candidate(path=path, label=path.parent.name.lower(), meta={"track": int(match[2])})
+
+    return prepare_from_names(
+        root,
+        CORPUS,
+        _NAME,
+        _SCHEME,
+        candidate,
+        progress=progress,
+        suffixes=AUDIO_SUFFIXES | {".au"},
+    )

@@ -15,13 +15,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,
-    audio_files,
-    build_manifest,
-    off_scheme,
+    prepare_from_names,
     require_dir,
 )
 
@@ -47,21 +44,16 @@ _SCHEME = "Speaker_word_emotion (e.g. OAF_back_angry.wav)"
 def prepare_tess(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """TESS: 2 actresses (OAF, YAF), 7 emotions, 200 words (OAF_angry/OAF_back_angry.wav)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
-    skipped: list[SkippedFile] = []
-    for path in audio_files(root):
-        match = _NAME.match(path.stem)
-        if match is None:
-            skipped.append(off_scheme(path, _SCHEME))
-            continue
-        speaker, word, emotion = match.groups()
-        candidates.append(
-            Candidate(
-                path=path,
-                label=EMOTIONS[emotion.lower()],
-                speaker=f"{CORPUS}/{speaker.upper()}",
-                gender="female",
-                meta={"word": word.lower()},
-            )
-        )
-    return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
+    return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
+
+
+def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+    """Emotion, speaker (both actresses are female) and target word from a TESS file name."""
+    speaker, word, emotion = match.groups()
+    return Candidate(
+        path=path,
+        label=EMOTIONS[emotion.lower()],
+        speaker=f"{CORPUS}/{speaker.upper()}",
+        gender="female",
+        meta={"word": word.lower()},
+    )
