@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PY_DIRS := src tests $(wildcard benchmarks)
 # The browser tests drive Debian's Chromium (Playwright's own browser download can't be used).
 CHROMIUM := /usr/bin/chromium
@@ -16,10 +17,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
-# (Re)install whenever the project's dependencies change.
-$(STAMP): pyproject.toml
+# (Re)install whenever the project's dependencies change. `make demo` needs only the
+# package (RUN_STAMP); the test tools (dev extra) come on top for `make test`.
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -36,7 +42,7 @@ unit: $(STAMP) $(CHROMIUM)
 test: lint typecheck unit
 
 # Synthesise spoken digits, train the default model on them, serve it with the browser app.
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/audioclf quickstart
 
 format: $(STAMP)
