@@ -42,8 +42,10 @@ unit: $(STAMP) $(CHROMIUM)
 test: lint typecheck unit
 
 # Synthesise spoken digits, train the default model on them, serve it with the browser app.
+# DEMO_ARGS passes options on, e.g. make demo DEMO_ARGS="--port 8080 --host 0.0.0.0".
+DEMO_ARGS ?=
 demo: $(RUN_STAMP)
-	$(BIN)/audioclf quickstart
+	$(BIN)/audioclf quickstart $(DEMO_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix $(PY_DIRS)
