@@ -18,33 +18,17 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
+from benchmarks.local_server import free_port, is_ready
 from benchmarks.results import ROOT, command_line, record
 
 AUDIOCLF = Path(sys.executable).with_name("audioclf")
 SECTION = "Quickstart: time to a served model"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def time_to_serving(cmd: list[str], cwd: Path, run_dir: Path, port: int) -> dict[str, float]:
@@ -69,7 +53,7 @@ def time_to_serving(cmd: list[str], cwd: Path, run_dir: Path, port: int) -> dict
                 break
         else:
             raise RuntimeError(f"{cmd} exited before serving:\n" + "".join(lines[-20:]))
-        while not _ready(port):
+        while not is_ready(f"http://127.0.0.1:{port}"):
             if time.perf_counter() - started > 900:
                 raise RuntimeError("the server did not become ready")
             time.sleep(0.1)
@@ -92,7 +76,7 @@ def main() -> None:
     parser.add_argument("--fresh-clone", action="store_true")
     args = parser.parse_args()
     for i in range(args.repeat):
-        port = _free_port()
+        port = free_port()
         options = ["--port", str(port), "--no-progress"]
         with tempfile.TemporaryDirectory(prefix="audioclf-quickstart-") as tmp:
             work = Path(tmp)

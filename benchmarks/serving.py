@@ -27,7 +27,6 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from audioclf.audio import load
 from audioclf.data.manifest import read_manifest, write_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
+from benchmarks.local_server import free_port, is_ready
 from benchmarks.protocols import WORK, manifest_for
 from benchmarks.results import command_line, record
 
@@ -123,17 +123,10 @@ def clip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(runs: list[Path]) -> Iterator[tuple[str, psutil.Process]]:
     """``audioclf serve RUN...`` in a subprocess (rate limit off); its URL and process."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AUDIOCLF_RATE_LIMIT_PER_MINUTE": "0"}
     cmd = [str(AUDIOCLF), "serve", *map(str, runs), "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
@@ -143,11 +136,8 @@ def server(runs: list[Path]) -> Iterator[tuple[str, psutil.Process]]:
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"`{' '.join(cmd)}` exited with code {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            if is_ready(url, timeout=2):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"`{' '.join(cmd)}` not ready after 300 s")
             time.sleep(0.5)
