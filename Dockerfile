@@ -17,7 +17,7 @@ RUN pip install --extra-index-url "${TORCH_INDEX}" "torch==2.13.0+cpu"
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --extra-index-url "${TORCH_INDEX}" . \
+RUN pip install --extra-index-url "${TORCH_INDEX}" ".[smile]" \
     && python -c "import torch; assert not torch.cuda.is_available(); print(torch.__version__)"
 
 # ---- runtime: the virtualenv only, run by a non-root user ----

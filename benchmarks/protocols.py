@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,20 @@ class Protocol:
     folds: int | str
     description: str
     options: dict[str, Any] = field(default_factory=dict)
+    fill_speaker: bool = False
 
 
 PROTOCOLS = {
     "emodb": Protocol("emodb", "emodb", 5, "Emo-DB, 7 emotions, 5-fold by speaker"),
     "ravdess": Protocol("ravdess", "ravdess", 6, "RAVDESS speech, 8 emotions, 6-fold by actor"),
     "fsdd": Protocol("fsdd", "fsdd", "loso", "FSDD, 10 digits, leave-one-speaker-out"),
+    # The _silence_ clips are background noise with no speaker: each is its own group.
     "speechcommands": Protocol(
-        "speechcommands", "speechcommands", 5, "Speech Commands subset, 12 classes, 5-fold"
+        "speechcommands",
+        "speechcommands",
+        5,
+        "Speech Commands subset, 12 classes, 5-fold by speaker",
+        fill_speaker=True,
     ),
 }
 
@@ -55,7 +61,10 @@ def manifest_for(name: str) -> Path:
     if not path.is_file():
         WORK.mkdir(parents=True, exist_ok=True)
         result = prepare(protocol.recipe, DATA / protocol.folder, **protocol.options)
-        write_manifest(result.manifest, path)
+        clips = list(result.manifest)
+        if protocol.fill_speaker:
+            clips = [c if c.speaker else replace(c, speaker=c.id) for c in clips]
+        write_manifest(clips, path)
     return path
 
 
@@ -68,7 +77,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         if args.config
         else TrainConfig.build(**overrides)
     )
-    out = Path(args.out) / f"{name}-{config.model}"
+    variant = config.model + (f"-{Path(args.config).stem}" if args.config else "")
+    out = Path(args.out) / f"{name}-{variant}"
     metrics = cross_validate(
         config,
         out,
@@ -80,7 +90,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     mean, std = metrics["mean"], metrics["std"]
     row = {
         "protocol": protocol.description,
-        "model": config.model,
+        "model": variant,
         "clips": len(read_manifest(data)),
         "folds": metrics["n_folds"],
         "WA": f"{mean['accuracy']:.3f} ± {std['accuracy']:.3f}",
@@ -90,7 +100,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
     }
-    record("Speaker-independent protocols", f"{name}/{config.model}", row, command_line())
+    record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
     print(row)
     return metrics
 

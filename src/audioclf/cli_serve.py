@@ -51,6 +51,11 @@ def serve_cmd(
     missing = [str(r) for r in runs if not r.is_dir()]
     if missing:
         raise ValueError(f"not a run folder: {', '.join(missing)}; train one with `audioclf train`")
+    from audioclf.features.speaker_norm import check_servable
+    from audioclf.train.runfolder import RunFolder
+
+    for run in runs:
+        check_servable(run, RunFolder(run).read_card().speaker_norm)
     resolved = [r.resolve() for r in runs]
     # every worker (and the settings cache) reads the runs from the environment
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)

@@ -135,3 +135,38 @@ def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:
     manifest = make_corpus(tmp_path / "corpus", classes=("low",), speakers=4)
     with pytest.raises(ValueError, match="at least two classes"):
         train_run(_config(manifest), tmp_path / "run", progress=False)
+
+
+def test_opensmile_model_run(tmp_path: Path) -> None:
+    pytest.importorskip("opensmile")
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    config = TrainConfig.build({"data": str(manifest), "model": "egemaps_logreg"})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert result.card.input == "egemaps"
+    assert result.metrics["accuracy"] >= 0.75
+    probs = Predictor(result.run_dir).predict_source(read_manifest(manifest)[0].path)
+    assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
+def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path) -> None:
+    from audioclf.evaluate.evaluate_run import evaluate_run
+    from audioclf.features.speaker_norm import SpeakerNormError
+    from audioclf.service.engine import ModelPool
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=5, per_class=3)
+    config = TrainConfig.build({"data": str(manifest), "model": "logreg", "speaker_norm": True})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert result.card.speaker_norm and result.metrics["accuracy"] >= 0.75
+    metrics = evaluate_run(result.run_dir, manifest, tmp_path / "eval", progress=False)
+    assert metrics["accuracy"] >= 0.75
+    predictor = Predictor(result.run_dir)
+    with pytest.raises(SpeakerNormError, match="use `audioclf evaluate`"):
+        predictor.predict_source(read_manifest(manifest)[0].path)
+    with pytest.raises(SpeakerNormError, match="cannot score one uploaded clip"):
+        ModelPool([result.run_dir])
+
+
+def test_speaker_norm_needs_a_classical_model(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    with pytest.raises(ValueError, match="speaker_norm applies to the classical models"):
+        train_run(_config(manifest, speaker_norm=True), tmp_path / "run", progress=False)

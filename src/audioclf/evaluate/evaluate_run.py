@@ -54,7 +54,7 @@ def evaluate_run(
         else:
             clips.append(clip)
             readable.append(wave)
-    probs = predictor.predict_proba(readable)
+    probs = predictor.predict_proba(readable, speakers=[c.speaker for c in clips])
     true = [c.label for c in clips]
     mapped: list[str | None] = apply_label_map(true, mapping) if mapping else list(true)
     metrics = score_with_label_map(mapped, probs, predictor.classes_)

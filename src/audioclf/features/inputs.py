@@ -14,10 +14,17 @@ VectorFn = Callable[[np.ndarray, int], np.ndarray]
 
 
 def vector_function(kind: str) -> VectorFn:
-    """The feature function of a vector input kind (``handcrafted`` or ``pooled``)."""
+    """The feature function of a vector input kind (``handcrafted``, ``pooled``, or the
+    openSMILE functionals ``compare`` and ``egemaps``)."""
     from audioclf.features.handcrafted import issa_features, pooled_stats
+    from audioclf.features.smile import compare_functionals, egemaps_functionals
 
-    functions: dict[str, VectorFn] = {"handcrafted": issa_features, "pooled": pooled_stats}
+    functions: dict[str, VectorFn] = {
+        "handcrafted": issa_features,
+        "pooled": pooled_stats,
+        "compare": compare_functionals,
+        "egemaps": egemaps_functionals,
+    }
     if kind not in functions:
         raise ValueError(f"input kind {kind!r} is not a feature vector ({sorted(functions)})")
     return functions[kind]

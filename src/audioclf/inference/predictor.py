@@ -80,13 +80,22 @@ class Predictor:
             logits = self._torch(torch.from_numpy(x))
             return torch.softmax(logits, dim=-1).numpy()
 
-    def predict_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
+    def predict_proba(
+        self,
+        waveforms: Sequence[np.ndarray],
+        *,
+        batch_size: int = 32,
+        speakers: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` for mono float32 waveforms at
-        ``self.sample_rate``."""
+        ``self.sample_rate``. ``speakers`` (one per waveform) is needed — and only used —
+        by runs trained with ``speaker_norm``."""
         if not len(waveforms):
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         if self.card.input != "waveform":
             x = vectors(self.card.input, waveforms, self.sample_rate)
+            if self.card.speaker_norm:
+                x = self._speaker_normalised(x, speakers)
             if self._estimator is not None:
                 return _align(self._estimator, x, len(self.classes_))
             return self._forward(x).astype(np.float32)
@@ -104,6 +113,19 @@ class Predictor:
             np.add.at(out, owner[start : start + batch_size], self._forward(batch))
         out /= np.bincount(owner, minlength=len(waveforms))[:, None]
         return out.astype(np.float32)
+
+    def _speaker_normalised(
+        self, x: np.ndarray, speakers: Sequence[str | None] | None
+    ) -> np.ndarray:
+        from audioclf.features.speaker_norm import SpeakerNormError, standardise_per_speaker
+
+        if speakers is None:
+            raise SpeakerNormError(
+                f"{self.run.root}: this run standardises features per speaker "
+                "(speaker_norm), so it scores several clips of known speakers together — "
+                "use `audioclf evaluate` with a manifest; it cannot score clips alone"
+            )
+        return standardise_per_speaker(x, speakers)
 
     def predict_source(self, source: Source, *, max_seconds: float | None = None) -> np.ndarray:
         """Probabilities for one file or byte string (any format the loader reads)."""

@@ -21,6 +21,7 @@ import anyio
 import numpy as np
 import soxr
 
+from audioclf.features.speaker_norm import check_servable
 from audioclf.inference.predictor import Predictor
 from audioclf.train.runfolder import RunFolderError
 
@@ -185,6 +186,7 @@ class ModelPool:
         for run in self.runs:
             start = time.perf_counter()
             predictor = self._loader(run)
+            check_servable(run, predictor.card.speaker_norm)
             if predictor.name in models:
                 raise DuplicateModelError(
                     f"{run}: a model named {predictor.name!r} is already loaded from "

@@ -48,6 +48,12 @@ class TrainConfig(BaseModel):
     warmup_epochs: float = Field(1.0, ge=0)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     class_weights: bool = True
+    speaker_norm: bool = Field(
+        False,
+        description="Classical models: standardise feature vectors per speaker (test "
+        "speakers with their own clips). Transductive: such a run can be evaluated on a "
+        "manifest, not served one clip at a time.",
+    )
     mixup: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 disables.")
     patience: int = Field(20, ge=1, description="Epochs without val improvement before stop.")
     ema: float = Field(

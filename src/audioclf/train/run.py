@@ -117,6 +117,11 @@ def train_run(
         raise ValueError(f"training needs at least two classes; the train split has {labels}")
 
     info = model_info(config.model)
+    if config.speaker_norm and info.family != "classical":
+        raise ValueError(
+            f"speaker_norm applies to the classical models (feature vectors); {config.model!r} "
+            f"is a {info.family} model"
+        )
     cache = FeatureCache()
     started = time.perf_counter()
     loaded = {
@@ -237,16 +242,17 @@ def _train_classical(
     loaded: dict[str, LoadedSplit],
     labels: list[str],
 ) -> tuple[ModelCard, np.ndarray, int, int]:
-    """scikit-learn models: fit on train (validation is not needed: no epochs to pick)."""
+    """scikit-learn models: fit on train + validation (they have no epochs or checkpoints
+    to pick on held-out clips, so the validation clips would otherwise be wasted)."""
     from audioclf.inference.predictor import _align
     from audioclf.models import create_model
     from audioclf.models.classical import save_classical
 
-    train = loaded["train"]
+    train = _fit_set(loaded["train"], loaded.get("val"))
     estimator: Any = create_model(
         config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
     )
-    estimator.fit(np.stack(train.waves), train.targets)
+    estimator.fit(_vectors(train, config.speaker_norm), train.targets)
     weights = "model.joblib"
     save_classical(estimator, run.root / weights)
     card = ModelCard(
@@ -262,12 +268,35 @@ def _train_classical(
         onnx=False,
         weights=weights,
         task=config.task,
+        speaker_norm=config.speaker_norm,
     )
     run.write_card(card)
     test = loaded["test"]
     if not len(test):
         return card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1
-    return card, _align(estimator, np.stack(test.waves), len(labels)), 1, 1
+    return card, _align(estimator, _vectors(test, config.speaker_norm), len(labels)), 1, 1
+
+
+def _fit_set(train: LoadedSplit, val: LoadedSplit | None) -> LoadedSplit:
+    """Train and validation clips with a known label, as one split."""
+    parts = [train] + ([val] if val is not None else [])
+    keep = [(c, w, t) for p in parts for c, w, t in zip(p.clips, p.waves, p.targets, strict=True)]
+    keep = [row for row in keep if row[2] >= 0]
+    return LoadedSplit(
+        [c for c, _, _ in keep],
+        [w for _, w, _ in keep],
+        np.array([t for _, _, t in keep], dtype=np.int64),
+    )
+
+
+def _vectors(split: LoadedSplit, speaker_norm: bool) -> np.ndarray:
+    """The split's feature matrix, standardised per speaker when asked."""
+    x = np.stack(split.waves)
+    if not speaker_norm:
+        return x
+    from audioclf.features.speaker_norm import standardise_per_speaker
+
+    return standardise_per_speaker(x, [clip.speaker for clip in split.clips])
 
 
 def _sklearn_size(estimator: Any) -> int:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from audioclf.data.manifest import Manifest, read_manifest
 
-InputKind = Literal["waveform", "handcrafted", "pooled"]
+InputKind = Literal["waveform", "handcrafted", "pooled", "compare", "egemaps"]
 
 
 class RunFolderError(ValueError):
@@ -49,6 +49,7 @@ class ModelCard:
     onnx: bool = False
     weights: str = "model.pt"
     task: str = ""
+    speaker_norm: bool = False
 
     @property
     def clip_seconds(self) -> float:

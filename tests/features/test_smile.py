@@ -1,0 +1,41 @@
+"""openSMILE functionals: dimensions, finite values on awkward input, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audioclf.features.inputs import vector_function, vectors
+from audioclf.features.smile import DIMS, smile_functionals
+from tests.conftest import tone
+
+pytest.importorskip("opensmile")
+
+
+@pytest.mark.parametrize("kind", ["compare", "egemaps"])
+def test_dimensions_and_finite(kind: str) -> None:
+    v = smile_functionals(kind, tone(1.0, 16_000, 440.0), 16_000)
+    assert v.shape == (DIMS[kind],) and v.dtype == np.float32
+    assert np.isfinite(v).all() and np.abs(v).sum() > 0
+
+
+@pytest.mark.parametrize("n", [0, 50, 16_000])
+def test_short_and_silent_clips_give_finite_vectors(n: int) -> None:
+    v = smile_functionals("egemaps", np.zeros(n, np.float32), 16_000)
+    assert v.shape == (88,) and np.isfinite(v).all()
+
+
+def test_deterministic_and_discriminative() -> None:
+    low, high = tone(1.0, 16_000, 200.0), tone(1.0, 16_000, 2000.0)
+    a = vectors("egemaps", [low, high], 16_000)
+    b = vectors("egemaps", [low, high], 16_000)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[0], a[1])
+
+
+def test_input_kinds_and_errors() -> None:
+    assert vector_function("compare")(tone(0.5, 16_000, 300.0), 16_000).shape == (6373,)
+    with pytest.raises(ValueError, match="mono"):
+        smile_functionals("egemaps", np.zeros((2, 100), np.float32), 16_000)
+    with pytest.raises(ValueError, match="unknown openSMILE input kind"):
+        smile_functionals("gemaps", np.zeros(100, np.float32), 16_000)
