@@ -79,6 +79,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     variant = config.model + (f"-{Path(args.config).stem}" if args.config else "")
     out = Path(args.out) / f"{name}-{variant}"
+    load_before = os.getloadavg()[0]
     metrics = cross_validate(
         config,
         out,
@@ -99,6 +100,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "params": metrics["params"],
         "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
+        "notes": f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
     }
     record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
     print(row)

@@ -27,10 +27,24 @@ its command (the corpora are in `../shared/data`, or set `AUDIOCLF_DATA`).
 All protocols are speaker-independent: no speaker (actor, speaker hash) is in the training
 and test side of the same fold. WA = accuracy, UA = balanced accuracy (mean recall),
 mean ± std over folds. Train time is the mean wall time of one fold (feature cache warm
-after the first fold), latency the median CPU time for one clip through ONNX Runtime.
+after the first fold), latency the median CPU time for one clip through the run's
+predictor (ONNX Runtime; for classical models feature extraction + scikit-learn).
 """
 
 NOTES = {
+    "Speaker-independent protocols": (
+        "Model names: `audioclf_default` is the default CNN (`-fast`: 20 epochs, light\n"
+        "augmentation, benchmarks/configs/fast.yaml); `compare_logreg` / `compare_svm` are\n"
+        "logistic regression / linear SVM on the 6373 openSMILE ComParE 2016 functionals;\n"
+        "`-speaker-norm` rows standardise those features per speaker, each test speaker with\n"
+        "the statistics of its own test clips (benchmarks/configs/speaker-norm.yaml). That\n"
+        "is the paralinguistics challenges' speaker-normalisation protocol: no test label is\n"
+        "used, but it needs several clips of a speaker, so such runs are evaluated, not\n"
+        "served. Classical models fit on the training and validation speakers together. The\n"
+        "Speech Commands `_silence_` clips (background noise, no speaker) are each their\n"
+        "own group. `notes` gives the load average before and after a run: above ~1 other\n"
+        "jobs shared the two cores and the train time is inflated."
+    ),
     "Serving": (
         "One `audioclf serve` process holding both models, a 3-second 16 kHz WAV posted to\n"
         "`/v1/predict` over HTTP by N concurrent clients for a fixed time; the load generator\n"
@@ -90,7 +104,9 @@ def render(data: dict[str, Any]) -> str:
         if section in NOTES:
             parts.append(NOTES[section] + "\n")
         rows = list(entries.values())
-        columns = [c for c in rows[0] if c not in ("command", "date")]
+        columns = [
+            c for c in dict.fromkeys(k for r in rows for k in r) if c not in ("command", "date")
+        ]
         parts.append("| " + " | ".join(columns) + " |")
         parts.append("|" + "---|" * len(columns))
         for row in rows:

@@ -43,6 +43,11 @@ def train_cmd(
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    speaker_norm: bool | None = typer.Option(
+        None,
+        "--speaker-norm/--no-speaker-norm",
+        help="Classical models: standardise features per speaker (evaluate-only runs).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -61,6 +66,7 @@ def train_cmd(
             split=split,
             epochs=epochs,
             seed=seed,
+            speaker_norm=speaker_norm,
         )
     result = train_run(config, out_dir, resume=resume, progress=progress)
     out.print(f"[bold]{result.card.model}[/] on {config.data}: {_headline(result.metrics)}")
@@ -77,6 +83,11 @@ def cv_cmd(
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    speaker_norm: bool | None = typer.Option(
+        None,
+        "--speaker-norm/--no-speaker-norm",
+        help="Classical models: standardise features per speaker (evaluate-only runs).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -85,7 +96,14 @@ def cv_cmd(
 
     if folds != LOSO and not folds.isdigit():
         raise ValueError(f"--folds must be a number or `loso`, not {folds!r}")
-    config = _config(config_file, data=str(data), model=model, epochs=epochs, seed=seed)
+    config = _config(
+        config_file,
+        data=str(data),
+        model=model,
+        epochs=epochs,
+        seed=seed,
+        speaker_norm=speaker_norm,
+    )
     metrics = cross_validate(
         config,
         out_dir,

@@ -41,3 +41,18 @@ def test_aggregate_aligns_confusions_by_label() -> None:
     assert agg["labels"] == ["a", "b", "c"]
     assert agg["confusion"] == [[1, 0, 0], [0, 3, 1], [0, 0, 0]]
     assert agg["mean"]["accuracy"] == 0.75
+
+
+def test_cli_cv_with_speaker_norm(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=6, per_class=3)
+    out = tmp_path / "cv"
+    args = ["cv", "--data", str(manifest), "--model", "logreg", "--speaker-norm"]
+    result = CliRunner().invoke(app, [*args, "--folds", "3", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    fold = json.loads((out / "fold1" / "model.json").read_text())
+    assert fold["speaker_norm"] is True
+    assert json.loads((out / "metrics.json").read_text())["mean"]["accuracy"] >= 0.75
