@@ -32,6 +32,14 @@ def test_constant_feature_becomes_zero() -> None:
     np.testing.assert_allclose(z, [[-1.0, 0.0], [1.0, 0.0]], atol=1e-6)
 
 
+def test_single_clip_speaker_uses_pooled_statistics() -> None:
+    x = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 40.0]])
+    z = standardise_per_speaker(x, ["a", "a", "lonely"])
+    expected = (x[2] - x.mean(axis=0)) / x.std(axis=0)
+    np.testing.assert_allclose(z[2], expected, atol=1e-5)
+    assert np.abs(z[2]).sum() > 0
+
+
 def test_errors() -> None:
     with pytest.raises(SpeakerNormError, match="1 of 2 clips have none"):
         standardise_per_speaker(np.zeros((2, 3)), ["s", None])

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 _EPS = 1e-8
+MIN_CLIPS = 2
+"""Speakers with fewer clips fall back to the statistics of all clips."""
 
 
 class SpeakerNormError(ValueError):
@@ -25,7 +27,9 @@ class SpeakerNormError(ValueError):
 def standardise_per_speaker(x: np.ndarray, speakers: Sequence[str | None]) -> np.ndarray:
     """``x`` ``(n, dim)`` with each speaker's rows standardised by their own mean and std.
 
-    A feature constant within a speaker becomes 0. Every row needs a speaker.
+    A feature constant within a speaker becomes 0. Every row needs a speaker. A speaker
+    with fewer than :data:`MIN_CLIPS` clips has no usable statistics of its own (one clip
+    would become all zeros); those rows are standardised with the statistics of all rows.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) != len(speakers):
@@ -38,10 +42,14 @@ def standardise_per_speaker(x: np.ndarray, speakers: Sequence[str | None]) -> np
         )
     out = np.empty_like(x)
     names = np.asarray([str(s) for s in speakers])
+    pooled_mean, pooled_std = x.mean(axis=0), x.std(axis=0)
     for speaker in np.unique(names):
         rows = names == speaker
         part = x[rows]
-        out[rows] = (part - part.mean(axis=0)) / (part.std(axis=0) + _EPS)
+        if len(part) >= MIN_CLIPS:
+            out[rows] = (part - part.mean(axis=0)) / (part.std(axis=0) + _EPS)
+        else:
+            out[rows] = (part - pooled_mean) / (pooled_std + _EPS)
     return out.astype(np.float32)
 
 
