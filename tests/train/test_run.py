@@ -157,6 +157,7 @@ def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path
     config = TrainConfig.build({"data": str(manifest), "model": "logreg", "speaker_norm": True})
     result = train_run(config, tmp_path / "run", progress=False)
     assert result.card.speaker_norm and result.metrics["accuracy"] >= 0.75
+    assert result.metrics["speaker_norm"] is True and result.metrics["fit_on"] == "train+val"
     metrics = evaluate_run(result.run_dir, manifest, tmp_path / "eval", progress=False)
     assert metrics["accuracy"] >= 0.75
     predictor = Predictor(result.run_dir)

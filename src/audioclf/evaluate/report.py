@@ -325,6 +325,8 @@ def _split_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
             ("n_train", "train clips"),
             ("n_val", "validation clips"),
             ("n_test", "test clips"),
+            ("fit_on", "fitted on"),
+            ("speaker_norm", "per-speaker feature standardisation"),
             ("best_epoch", "best epoch"),
             ("epochs_run", "epochs run"),
             ("n_folds", "folds"),

@@ -346,6 +346,9 @@ def _run_facts(
         "n_train": len(loaded["train"]),
         "n_val": len(loaded["val"]),
         "n_test": len(loaded["test"]),
+        # classical models pick no epoch, so they also fit on the validation clips
+        "fit_on": "train+val" if card.family == "classical" else "train",
+        "speaker_norm": config.speaker_norm,
         "data": config.data,
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
     }
