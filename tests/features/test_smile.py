@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 
+from audioclf.features import smile
 from audioclf.features.inputs import vector_function, vectors
-from audioclf.features.smile import DIMS, smile_functionals
+from audioclf.features.smile import DIMS, SmileUnavailableError, smile_functionals
 from tests.conftest import tone
 
-pytest.importorskip("opensmile")
+
+def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "opensmile", None)  # makes `import opensmile` fail
+    monkeypatch.setattr(smile, "_extractors", {})
+    with pytest.raises(SmileUnavailableError, match=r"pip install 'audioclf\[smile\]'"):
+        smile_functionals("egemaps", np.zeros(1600, np.float32), 16_000)
 
 
+needs_opensmile = pytest.mark.skipif(
+    importlib.util.find_spec("opensmile") is None, reason="opensmile not installed"
+)
+
+
+@needs_opensmile
 @pytest.mark.parametrize("kind", ["compare", "egemaps"])
 def test_dimensions_and_finite(kind: str) -> None:
     v = smile_functionals(kind, tone(1.0, 16_000, 440.0), 16_000)
@@ -19,12 +34,14 @@ def test_dimensions_and_finite(kind: str) -> None:
     assert np.isfinite(v).all() and np.abs(v).sum() > 0
 
 
+@needs_opensmile
 @pytest.mark.parametrize("n", [0, 50, 16_000])
 def test_short_and_silent_clips_give_finite_vectors(n: int) -> None:
     v = smile_functionals("egemaps", np.zeros(n, np.float32), 16_000)
     assert v.shape == (88,) and np.isfinite(v).all()
 
 
+@needs_opensmile
 def test_deterministic_and_discriminative() -> None:
     low, high = tone(1.0, 16_000, 200.0), tone(1.0, 16_000, 2000.0)
     a = vectors("egemaps", [low, high], 16_000)
@@ -33,6 +50,7 @@ def test_deterministic_and_discriminative() -> None:
     assert not np.allclose(a[0], a[1])
 
 
+@needs_opensmile
 def test_input_kinds_and_errors() -> None:
     assert vector_function("compare")(tone(0.5, 16_000, 300.0), 16_000).shape == (6373,)
     with pytest.raises(ValueError, match="mono"):

@@ -34,8 +34,8 @@ _extractors: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-class SmileUnavailableError(RuntimeError):
-    """The ``opensmile`` package is missing."""
+class SmileUnavailableError(ValueError):
+    """The ``opensmile`` package is missing (a ValueError: the CLI prints it as one line)."""
 
 
 def _extractor(kind: str) -> Any:
