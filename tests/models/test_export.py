@@ -21,3 +21,15 @@ def test_onnx_matches_pytorch_at_two_lengths(name: str, tmp_path: Path) -> None:
     model.eval()
     path = export_onnx(model, tmp_path / f"{name}.onnx", 8_000)
     assert verify_onnx(model, path, 8_000, tolerance=1e-4) <= 1e-4
+
+
+def test_default_model_trained_with_vtlp_exports_without_the_warp(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("audioclf_default", 3, sample_rate=16_000, vtlp=0.1)
+    wave = torch.randn(2, 8_000) * 0.1
+    model.train()
+    logits = model(wave)
+    logits.sum().backward()  # the warp is differentiable, so training goes through it
+    model.eval()
+    path = export_onnx(model, tmp_path / "vtlp.onnx", 8_000)
+    assert verify_onnx(model, path, 8_000, tolerance=1e-4) <= 1e-4

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audioclf.features.vtlp import FrequencyWarp
+
 NORMALIZE_MODES = ("none", "utterance", "channel")
 """Per-utterance normalisation: none, one mean/std per clip, or per bin over time (CMVN)."""
 
@@ -121,7 +123,9 @@ class LogMel(nn.Module):
 
     Defaults: 25 ms Hann window, 10 ms hop, ``n_fft`` the next power of two (512 at
     16 kHz), 64 Slaney mel bands from ``f_min`` to ``f_max`` (Nyquist when ``None``).
-    ``log=False`` returns the mel power itself (what ``librosa`` computes).
+    ``log=False`` returns the mel power itself (what ``librosa`` computes). ``vtlp`` > 0
+    warps each training example's frequency axis by up to that fraction
+    (:class:`~audioclf.features.vtlp.FrequencyWarp`; the identity in eval and ONNX).
     """
 
     mel_basis: torch.Tensor
@@ -139,9 +143,11 @@ class LogMel(nn.Module):
         log_offset: float = 1e-6,
         normalize: str = "none",
         log: bool = True,
+        vtlp: float = 0.0,
     ) -> None:
         super().__init__()
         self.stft = PowerSpectrogram(sample_rate, n_fft=n_fft, win_ms=win_ms, hop_ms=hop_ms)
+        self.warp: nn.Module = FrequencyWarp(vtlp) if vtlp > 0 else nn.Identity()
         f_max = sample_rate / 2 if f_max is None else f_max
         if not 0 <= f_min < f_max <= sample_rate / 2:
             raise FrontendConfigError(
@@ -159,7 +165,7 @@ class LogMel(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` → ``(batch, n_mels, frames)``."""
-        mel = torch.matmul(self.mel_basis, self.stft(waveform))
+        mel = torch.matmul(self.mel_basis, self.warp(self.stft(waveform)))
         if not self.log:
             return mel
         return normalize_utterance(torch.log(mel + self.log_offset), self.normalize)

@@ -101,6 +101,7 @@ class AudioclfNet(nn.Module):
         specaugment: bool = True,
         normalize: str = "utterance",
         clip_seconds: float = 3.0,
+        vtlp: float = 0.0,
     ) -> None:
         super().__init__()
         if len(channels) != 4 or blocks < 1:
@@ -110,7 +111,7 @@ class AudioclfNet(nn.Module):
             )
         self.n_classes, self.sample_rate, self.clip_seconds = n_classes, sample_rate, clip_seconds
         self.frontend = MelInput(
-            sample_rate, n_mels=n_mels, normalize=normalize, specaugment=specaugment
+            sample_rate, n_mels=n_mels, normalize=normalize, specaugment=specaugment, vtlp=vtlp
         )
         self.stem = nn.Sequential(
             nn.Conv2d(1, channels[0], 3, stride=2, padding=1, bias=False),

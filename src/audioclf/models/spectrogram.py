@@ -22,7 +22,8 @@ from audioclf.models.registry import build, register_model
 
 
 class MelInput(nn.Module):
-    """Log-mel + optional SpecAugment: ``(batch, samples)`` → ``(batch, 1, mels, frames)``."""
+    """Log-mel + optional VTLP and SpecAugment (both training only):
+    ``(batch, samples)`` → ``(batch, 1, mels, frames)``."""
 
     def __init__(
         self,
@@ -32,9 +33,12 @@ class MelInput(nn.Module):
         normalize: str = "utterance",
         specaugment: bool = False,
         f_max: float | None = None,
+        vtlp: float = 0.0,
     ) -> None:
         super().__init__()
-        self.logmel = LogMel(sample_rate, n_mels=n_mels, normalize=normalize, f_max=f_max)
+        self.logmel = LogMel(
+            sample_rate, n_mels=n_mels, normalize=normalize, f_max=f_max, vtlp=vtlp
+        )
         self.augment: nn.Module = SpecAugment() if specaugment else nn.Identity()
         self.n_mels = n_mels
 
