@@ -71,13 +71,20 @@ def manifest_for(name: str) -> Path:
 def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     protocol = PROTOCOLS[name]
     data = manifest_for(name)
-    overrides: dict[str, Any] = {"data": str(data), "model": args.model, "epochs": args.epochs}
+    overrides: dict[str, Any] = {
+        "data": str(data),
+        "model": args.model,
+        "epochs": args.epochs,
+        "time_budget": args.time_budget,
+    }
     config = (
         TrainConfig.from_yaml(args.config, **overrides)
         if args.config
         else TrainConfig.build(**overrides)
     )
     variant = config.model + (f"-{Path(args.config).stem}" if args.config else "")
+    if args.time_budget:
+        variant += f"-{args.time_budget:g}min"
     out = Path(args.out) / f"{name}-{variant}"
     load_before = os.getloadavg()[0]
     metrics = cross_validate(
@@ -113,6 +120,9 @@ def main() -> None:
     parser.add_argument("--model", default="audioclf_default")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--config", default=None, help="YAML training config")
+    parser.add_argument(
+        "--time-budget", type=float, default=None, help="minutes of training per fold"
+    )
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")

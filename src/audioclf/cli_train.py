@@ -41,6 +41,11 @@ def train_cmd(
     split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    time_budget: float | None = typer.Option(
+        None,
+        "--time-budget",
+        help="Minutes of training: epochs are cut to fit.",
+    ),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),
     speaker_norm: bool | None = typer.Option(
@@ -65,6 +70,7 @@ def train_cmd(
             model=model,
             split=split,
             epochs=epochs,
+            time_budget=time_budget,
             seed=seed,
             speaker_norm=speaker_norm,
         )
@@ -81,6 +87,11 @@ def cv_cmd(
     group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the folds and summary."),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
+    time_budget: float | None = typer.Option(
+        None,
+        "--time-budget",
+        help="Minutes of training per fold: epochs are cut to fit.",
+    ),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),
     speaker_norm: bool | None = typer.Option(
@@ -101,6 +112,7 @@ def cv_cmd(
         data=str(data),
         model=model,
         epochs=epochs,
+        time_budget=time_budget,
         seed=seed,
         speaker_norm=speaker_norm,
     )

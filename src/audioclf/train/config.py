@@ -42,6 +42,14 @@ class TrainConfig(BaseModel):
     seed: int = 0
     # Optimisation
     epochs: int = Field(60, ge=1)
+    time_budget: float | None = Field(
+        None,
+        gt=0,
+        description="Minutes for the training epochs (with validation): after each epoch "
+        "the planned epochs are cut to what fits at the pace so far, and the learning-rate "
+        "schedule follows the plan. Decoding, export and scoring come on top. None = no "
+        "limit.",
+    )
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.05, ge=0)

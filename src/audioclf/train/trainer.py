@@ -58,6 +58,26 @@ def warmup_cosine(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def budget_epochs(budget_seconds: float, epochs_done: int, seconds_so_far: float) -> int:
+    """How many epochs fit in ``budget_seconds``, judged by the mean epoch so far (at least
+    the ones already done, and at least one). Pure, so the trainer's plan is testable."""
+    if epochs_done < 1 or seconds_so_far <= 0:
+        raise ValueError("budget_epochs needs at least one timed epoch")
+    per_epoch = seconds_so_far / epochs_done
+    more = int((budget_seconds - seconds_so_far) // per_epoch)
+    return max(1, epochs_done + max(0, more))
+
+
+def _cut_plan(plan: dict[str, int], budget_seconds: float, done: int, seconds: float) -> None:
+    fits = budget_epochs(budget_seconds, done, seconds)
+    if fits < plan["epochs"]:
+        console.print(
+            f"time budget {budget_seconds / 60:g} min: {fits} of {plan['epochs']} epochs fit "
+            f"({seconds / done:.1f} s per epoch)"
+        )
+        plan["epochs"] = fits
+
+
 def ema_with_warmup(decay: float) -> Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]:
     """An ``AveragedModel`` update whose decay grows as ``(1 + n) / (10 + n)`` up to
     ``decay``: a fixed decay would keep the random initial weights (and their batch-norm
@@ -127,13 +147,15 @@ def fit(
     """Train ``model`` on ``train``, select the best epoch on ``val`` (never the test set)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
-    total_steps = steps_per_epoch * config.epochs
+    # The planned number of epochs; a time budget can shorten it after each epoch, and the
+    # cosine schedule follows the plan, so a cut run still ends at a low learning rate.
+    plan = {"epochs": config.epochs}
     warmup = int(config.warmup_epochs * steps_per_epoch)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: warmup_cosine(step, warmup, total_steps)
+        optimizer, lambda step: warmup_cosine(step, warmup, steps_per_epoch * plan["epochs"])
     )
     # The exponential moving average of the weights (and BN statistics) is what is
     # validated and kept: on a few hundred clips the raw weights' validation score swings
@@ -168,9 +190,10 @@ def fit(
         best_metric, best_loss = ckpt["best_metric"], ckpt["best_loss"]
         best_epoch, best_state = ckpt["best_epoch"], ckpt["best_state"]
         bad_epochs, history, elapsed = ckpt["bad_epochs"], ckpt["history"], ckpt["seconds"]
+        plan["epochs"] = ckpt.get("planned_epochs", config.epochs)
         rng.bit_generator.state = ckpt["numpy_rng"]
         torch.set_rng_state(ckpt["torch_rng"])
-        console.print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
+        console.print(f"resuming {run_dir} after epoch {start_epoch}/{plan['epochs']}")
         if ckpt.get("finished"):
             return FitResult(best_state, best_epoch, best_metric, history, elapsed, True)
 
@@ -179,12 +202,12 @@ def fit(
     with progress_bar(columns) as bar:
         task = bar.add_task(
             "training",
-            total=total_steps,
+            total=steps_per_epoch * plan["epochs"],
             completed=start_epoch * steps_per_epoch,
             status="",
             visible=progress,
         )
-        for epoch in range(start_epoch, config.epochs):
+        for epoch in range(start_epoch, plan["epochs"]):
             t0 = time.perf_counter()
             model.train()
             loss_sum, correct, seen = 0.0, 0, 0
@@ -247,8 +270,11 @@ def fit(
                     f"UA {metric:.3f}{'  *' if improved else ''}",
                     highlight=False,
                 )
+            if config.time_budget is not None:
+                _cut_plan(plan, config.time_budget * 60, epoch + 1, elapsed)
+                bar.update(task, total=steps_per_epoch * plan["epochs"])
             stopped_early = bad_epochs >= config.patience
-            finished = stopped_early or epoch + 1 == config.epochs
+            finished = stopped_early or epoch + 1 >= plan["epochs"]
             _atomic_save(
                 {
                     "model": model.state_dict(),
@@ -267,11 +293,14 @@ def fit(
                     "torch_rng": torch.get_rng_state(),
                     "config": config.model_dump(mode="json"),
                     "finished": finished,
+                    "planned_epochs": plan["epochs"],
                 },
                 checkpoint_path,
             )
             _write_history(history, run_dir / HISTORY)
             if stopped_early:
                 console.print(f"early stop: no validation improvement for {config.patience} epochs")
+                break
+            if finished:
                 break
     return FitResult(best_state, best_epoch, best_metric, history, elapsed, stopped_early)
