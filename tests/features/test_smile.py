@@ -57,3 +57,17 @@ def test_input_kinds_and_errors() -> None:
         smile_functionals("egemaps", np.zeros((2, 100), np.float32), 16_000)
     with pytest.raises(ValueError, match="unknown openSMILE input kind"):
         smile_functionals("gemaps", np.zeros(100, np.float32), 16_000)
+
+
+@needs_opensmile
+def test_composite_input_concatenates_its_parts_in_order() -> None:
+    from audioclf.features.handcrafted import pooled_stats
+    from audioclf.features.smile import compare_functionals
+
+    y = tone(0.5, 16_000, 300.0)
+    joined = vector_function("compare+pooled")(y, 16_000)
+    expected = np.concatenate([compare_functionals(y, 16_000), pooled_stats(y, 16_000)])
+    np.testing.assert_allclose(joined, expected, rtol=1e-6)
+    assert joined.dtype == np.float32
+    with pytest.raises(ValueError, match="joined with"):
+        vector_function("compare+nothing")

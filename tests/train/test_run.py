@@ -171,3 +171,28 @@ def test_speaker_norm_needs_a_classical_model(tmp_path: Path) -> None:
     manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
     with pytest.raises(ValueError, match="speaker_norm applies to the classical models"):
         train_run(_config(manifest, speaker_norm=True), tmp_path / "run", progress=False)
+
+
+def test_fusion_model_run_shares_the_feature_cache_with_its_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("opensmile")
+    monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / "cache"))
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    fused = train_run(
+        TrainConfig.build({"data": str(manifest), "model": "fusion_logreg"}),
+        tmp_path / "fused",
+        progress=False,
+    )
+    assert fused.card.input == "compare+pooled" and fused.metrics["params"] > 0
+    assert fused.metrics["accuracy"] >= 0.75
+    probs = Predictor(fused.run_dir).predict_source(read_manifest(manifest)[0].path)
+    assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+    cached = sorted((tmp_path / "cache").rglob("*.npy"))
+    # the single-kind run finds every vector already computed by the fused one
+    train_run(
+        TrainConfig.build({"data": str(manifest), "model": "compare_logreg"}),
+        tmp_path / "single",
+        progress=False,
+    )
+    assert sorted((tmp_path / "cache").rglob("*.npy")) == cached

@@ -13,9 +13,15 @@ import numpy as np
 VectorFn = Callable[[np.ndarray, int], np.ndarray]
 
 
+def input_parts(kind: str) -> list[str]:
+    """The vector kinds a composite input joins (``"compare+pooled"`` → both), in order."""
+    return kind.split("+")
+
+
 def vector_function(kind: str) -> VectorFn:
-    """The feature function of a vector input kind (``handcrafted``, ``pooled``, or the
-    openSMILE functionals ``compare`` and ``egemaps``)."""
+    """The feature function of a vector input kind (``handcrafted``, ``pooled``, the
+    openSMILE functionals ``compare`` and ``egemaps``, or parts joined with ``+``, whose
+    vectors are concatenated in order)."""
     from audioclf.features.handcrafted import issa_features, pooled_stats
     from audioclf.features.smile import compare_functionals, egemaps_functionals
 
@@ -25,9 +31,21 @@ def vector_function(kind: str) -> VectorFn:
         "compare": compare_functionals,
         "egemaps": egemaps_functionals,
     }
-    if kind not in functions:
-        raise ValueError(f"input kind {kind!r} is not a feature vector ({sorted(functions)})")
-    return functions[kind]
+    parts = input_parts(kind)
+    unknown = [part for part in parts if part not in functions]
+    if unknown:
+        raise ValueError(
+            f"input kind {kind!r} is not a feature vector ({sorted(functions)}, "
+            "or several joined with '+')"
+        )
+    if len(parts) == 1:
+        return functions[kind]
+    chosen = [functions[part] for part in parts]
+
+    def joined(y: np.ndarray, sr: int) -> np.ndarray:
+        return np.concatenate([fn(y, sr) for fn in chosen]).astype(np.float32)
+
+    return joined
 
 
 def vectors(kind: str, waves: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:

@@ -302,6 +302,8 @@ def _vectors(split: LoadedSplit, speaker_norm: bool) -> np.ndarray:
 def _sklearn_size(estimator: Any) -> int:
     """A parameter count for the leaderboard: support vectors × dims, coefficients, nodes."""
     final = estimator[-1] if hasattr(estimator, "__getitem__") else estimator
+    if hasattr(final, "coef_size"):  # a fusion of several linear models
+        return int(final.coef_size)
     if hasattr(final, "support_vectors_"):
         return int(final.support_vectors_.size + final.dual_coef_.size)
     if hasattr(final, "coef_"):

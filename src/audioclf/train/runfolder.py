@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from audioclf.data.manifest import Manifest, read_manifest
 
-InputKind = Literal["waveform", "handcrafted", "pooled", "compare", "egemaps"]
+InputKind = Literal["waveform", "handcrafted", "pooled", "compare", "egemaps", "compare+pooled"]
 
 
 class RunFolderError(ValueError):

@@ -10,7 +10,7 @@ from audioclf.audio import AudioError
 from audioclf.console import track
 from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache
-from audioclf.features.inputs import vector_function
+from audioclf.features.inputs import input_parts, vector_function
 from audioclf.train.data import LoadedSplit
 
 
@@ -24,9 +24,13 @@ def load_vectors(
     progress: bool = True,
     description: str = "features",
 ) -> LoadedSplit:
-    """One feature vector per readable clip (computed once, then read from the cache)."""
+    """One feature vector per readable clip (computed once, then read from the cache).
+
+    A composite kind (``compare+pooled``) caches each part on its own, so it shares the
+    cache with runs of the single kinds.
+    """
     cache = cache or FeatureCache()
-    fn = vector_function(kind)
+    parts = [(part, vector_function(part)) for part in input_parts(kind)]
     index = {label: i for i, label in enumerate(labels)}
     clips: list[Clip] = []
     rows: list[np.ndarray] = []
@@ -34,7 +38,9 @@ def load_vectors(
     skipped: list[SkippedFile] = []
     for clip in track(list(manifest), description=description, enabled=progress):
         try:
-            vector = cache.features(clip, kind, {}, fn, sample_rate)
+            vector = np.concatenate(
+                [cache.features(clip, part, {}, fn, sample_rate) for part, fn in parts]
+            )
         except AudioError as err:
             skipped.append(SkippedFile(clip.path, str(err)))
             continue

@@ -1,0 +1,110 @@
+"""Late fusion of classical models over complementary feature sets.
+
+``fusion_logreg`` fits one logistic regression on the openSMILE ComParE functionals and
+one on the MFCC/spectral statistics (:func:`~audioclf.features.handcrafted.pooled_stats`)
+and multiplies their class probabilities (a product of experts: the geometric mean,
+renormalised). The two sets see the voice differently — ComParE is dominated by
+prosody, voice quality and spectral functionals, the pooled vector by the MFCC envelope —
+and a class both find likely wins over one that only one of them favours.
+
+scikit-learn's ``VotingClassifier(voting="soft")`` averages probabilities arithmetically;
+on Emo-DB (5-fold by speaker, speaker-normalised) that scored 0.835 against 0.848 for the
+product, so :class:`ProductOfExperts` is written here (fit each expert on its own
+columns, sum log-probabilities).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from audioclf.features.handcrafted import POOLED_DIM
+from audioclf.features.smile import DIMS
+from audioclf.models.classical import logreg
+from audioclf.models.registry import register_model
+
+_FLOOR = 1e-9
+
+
+class ProductOfExperts(ClassifierMixin, BaseEstimator):
+    """One estimator per consecutive block of columns; probabilities multiplied.
+
+    ``experts`` is a list of ``(n_columns, estimator)``; the blocks must cover the input
+    exactly. Every expert sees every class (they are fitted on the same rows).
+    """
+
+    def __init__(self, experts: Sequence[tuple[int, Any]]) -> None:
+        self.experts = experts
+
+    def _blocks(self, x: np.ndarray) -> list[np.ndarray]:
+        widths = [width for width, _ in self.experts]
+        if x.ndim != 2 or x.shape[1] != sum(widths):
+            raise ValueError(
+                f"expected (n, {sum(widths)}) features (blocks {widths}), got shape {x.shape}"
+            )
+        edges = np.cumsum([0, *widths])
+        return [x[:, a:b] for a, b in itertools.pairwise(edges)]
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ProductOfExperts:  # noqa: N803
+        blocks = self._blocks(np.asarray(X))
+        self.fitted_ = [
+            clone(estimator).fit(block, y)
+            for block, (_, estimator) in zip(blocks, self.experts, strict=True)
+        ]
+        self.classes_ = self.fitted_[0].classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        blocks = self._blocks(np.asarray(X))
+        log_p = sum(
+            np.log(np.clip(expert.predict_proba(block), _FLOOR, 1.0))
+            for expert, block in zip(self.fitted_, blocks, strict=True)
+        )
+        log_p = np.asarray(log_p) / len(self.fitted_)
+        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+        return np.asarray(p / p.sum(axis=1, keepdims=True))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])
+
+    @property
+    def coef_size(self) -> int:
+        """Coefficients and intercepts over all experts, for the leaderboard."""
+        total = 0
+        for expert in self.fitted_:
+            final = expert[-1] if hasattr(expert, "__getitem__") else expert
+            total += int(final.coef_.size + final.intercept_.size)
+        return total
+
+
+FUSION_INPUT = "compare+pooled"
+"""ComParE functionals then the pooled MFCC/spectral statistics, concatenated."""
+
+
+@register_model(
+    "fusion_logreg",
+    family="classical",
+    input=FUSION_INPUT,
+    description="Logistic regressions on ComParE functionals and on MFCC statistics, "
+    "probabilities multiplied (extra 'smile')",
+)
+def fusion_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    compare_C: float = 0.01,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    pooled_C: float = 0.1,  # noqa: N803
+    random_state: int = 0,
+) -> ProductOfExperts:
+    """ComParE expert (``compare_C``, as ``compare_logreg``) × pooled-statistics expert
+    (``pooled_C``)."""
+    return ProductOfExperts(
+        [
+            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
+            (POOLED_DIM, logreg(n_classes, C=pooled_C, random_state=random_state)),
+        ]
+    )
