@@ -34,8 +34,11 @@ predictor (ONNX Runtime; for classical models feature extraction + scikit-learn)
 NOTES = {
     "Speaker-independent protocols": (
         "Model names: `audioclf_default` is the default CNN (`-fast`: 20 epochs, light\n"
-        "augmentation, benchmarks/configs/fast.yaml); `compare_logreg` / `compare_svm` are\n"
-        "logistic regression / linear SVM on the 6373 openSMILE ComParE 2016 functionals;\n"
+        "augmentation, benchmarks/configs/fast.yaml; `-fast-vtlp` adds vocal tract length\n"
+        "perturbation, fast-vtlp.yaml; `-Nmin`: `--time-budget N`); `compare_logreg` /\n"
+        "`compare_svm` are logistic regression / linear SVM on the 6373 openSMILE ComParE\n"
+        "2016 functionals; `fusion_logreg` multiplies the probabilities of a logistic\n"
+        "regression on ComParE and one on the 504 MFCC/spectral statistics;\n"
         "`-speaker-norm` rows standardise those features per speaker, each test speaker with\n"
         "the statistics of its own test clips (benchmarks/configs/speaker-norm.yaml). That\n"
         "is the paralinguistics challenges' speaker-normalisation protocol: no test label is\n"

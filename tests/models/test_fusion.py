@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
 from audioclf.models import create_model, model_info
-from audioclf.models.fusion import ProductOfExperts
+from audioclf.models.fusion import LateFusion
 
 
 def _data(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -23,7 +23,7 @@ def _data(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_probabilities_are_the_normalised_geometric_mean_of_the_experts() -> None:
     x, y = _data()
-    fused = ProductOfExperts([(3, LogisticRegression()), (4, LogisticRegression())]).fit(x, y)
+    fused = LateFusion([(3, LogisticRegression()), (4, LogisticRegression())]).fit(x, y)
     a = LogisticRegression().fit(x[:, :3], y).predict_proba(x[:, :3])
     b = LogisticRegression().fit(x[:, 3:], y).predict_proba(x[:, 3:])
     expected = np.sqrt(a * b)
@@ -34,9 +34,20 @@ def test_probabilities_are_the_normalised_geometric_mean_of_the_experts() -> Non
     assert fused.coef_size == 3 * 3 + 3 + 3 * 4 + 3
 
 
+def test_mean_combination_averages_the_experts() -> None:
+    x, y = _data()
+    experts = [(3, LogisticRegression()), (4, LogisticRegression())]
+    fused = LateFusion(experts, combine="mean").fit(x, y)
+    a = LogisticRegression().fit(x[:, :3], y).predict_proba(x[:, :3])
+    b = LogisticRegression().fit(x[:, 3:], y).predict_proba(x[:, 3:])
+    np.testing.assert_allclose(fused.predict_proba(x), (a + b) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="combine='max'"):
+        LateFusion(experts, combine="max").fit(x, y)
+
+
 def test_wrong_width_is_refused() -> None:
     x, y = _data()
-    model = ProductOfExperts([(3, LogisticRegression()), (3, LogisticRegression())])
+    model = LateFusion([(3, LogisticRegression()), (3, LogisticRegression())])
     with pytest.raises(ValueError, match=r"expected \(n, 6\) features"):
         model.fit(x, y)
 

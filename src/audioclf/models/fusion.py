@@ -7,10 +7,10 @@ renormalised). The two sets see the voice differently — ComParE is dominated b
 prosody, voice quality and spectral functionals, the pooled vector by the MFCC envelope —
 and a class both find likely wins over one that only one of them favours.
 
-scikit-learn's ``VotingClassifier(voting="soft")`` averages probabilities arithmetically;
-on Emo-DB (5-fold by speaker, speaker-normalised) that scored 0.835 against 0.848 for the
-product, so :class:`ProductOfExperts` is written here (fit each expert on its own
-columns, sum log-probabilities).
+scikit-learn's ``VotingClassifier(voting="soft")`` only averages probabilities
+arithmetically, and needs a column selector in front of every expert; :class:`LateFusion`
+fits each expert on its own block of columns and combines by ``product`` (the default)
+or ``mean``, so the two can be compared on the same folds (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,17 +28,21 @@ from audioclf.models.classical import logreg
 from audioclf.models.registry import register_model
 
 _FLOOR = 1e-9
+COMBINE = ("product", "mean")
 
 
-class ProductOfExperts(ClassifierMixin, BaseEstimator):
-    """One estimator per consecutive block of columns; probabilities multiplied.
+class LateFusion(ClassifierMixin, BaseEstimator):
+    """One estimator per consecutive block of columns; probabilities combined.
 
     ``experts`` is a list of ``(n_columns, estimator)``; the blocks must cover the input
     exactly. Every expert sees every class (they are fitted on the same rows).
+    ``combine="product"`` takes the renormalised geometric mean of the experts'
+    probabilities, ``"mean"`` their arithmetic mean.
     """
 
-    def __init__(self, experts: Sequence[tuple[int, Any]]) -> None:
+    def __init__(self, experts: Sequence[tuple[int, Any]], combine: str = "product") -> None:
         self.experts = experts
+        self.combine = combine
 
     def _blocks(self, x: np.ndarray) -> list[np.ndarray]:
         widths = [width for width, _ in self.experts]
@@ -49,7 +53,9 @@ class ProductOfExperts(ClassifierMixin, BaseEstimator):
         edges = np.cumsum([0, *widths])
         return [x[:, a:b] for a, b in itertools.pairwise(edges)]
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> ProductOfExperts:  # noqa: N803
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LateFusion:  # noqa: N803
+        if self.combine not in COMBINE:
+            raise ValueError(f"combine={self.combine!r}; use one of {', '.join(COMBINE)}")
         blocks = self._blocks(np.asarray(X))
         self.fitted_ = [
             clone(estimator).fit(block, y)
@@ -60,11 +66,12 @@ class ProductOfExperts(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         blocks = self._blocks(np.asarray(X))
-        log_p = sum(
-            np.log(np.clip(expert.predict_proba(block), _FLOOR, 1.0))
-            for expert, block in zip(self.fitted_, blocks, strict=True)
-        )
-        log_p = np.asarray(log_p) / len(self.fitted_)
+        probs = [
+            expert.predict_proba(block) for expert, block in zip(self.fitted_, blocks, strict=True)
+        ]
+        if self.combine == "mean":
+            return np.asarray(np.mean(probs, axis=0))
+        log_p = np.mean([np.log(np.clip(p, _FLOOR, 1.0)) for p in probs], axis=0)
         p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
         return np.asarray(p / p.sum(axis=1, keepdims=True))
 
@@ -98,13 +105,15 @@ def fusion_logreg(
     sample_rate: int = 16_000,
     compare_C: float = 0.01,  # noqa: N803 - scikit-learn's name for the inverse regularisation
     pooled_C: float = 0.1,  # noqa: N803
+    combine: str = "product",
     random_state: int = 0,
-) -> ProductOfExperts:
+) -> LateFusion:
     """ComParE expert (``compare_C``, as ``compare_logreg``) × pooled-statistics expert
-    (``pooled_C``)."""
-    return ProductOfExperts(
+    (``pooled_C``); ``combine="mean"`` averages them instead."""
+    return LateFusion(
         [
             (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
             (POOLED_DIM, logreg(n_classes, C=pooled_C, random_state=random_state)),
-        ]
+        ],
+        combine=combine,
     )
