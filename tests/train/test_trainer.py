@@ -10,7 +10,7 @@ import torch
 
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
-from audioclf.train.trainer import CHECKPOINT, budget_epochs
+from audioclf.train.trainer import CHECKPOINT, _replan, budget_epochs
 from tests.corpus_factory import make_corpus
 
 
@@ -31,6 +31,15 @@ def test_budget_epochs(budget: float, done: int, seconds: float, expected: int) 
 def test_budget_epochs_needs_a_timed_epoch() -> None:
     with pytest.raises(ValueError, match="timed epoch"):
         budget_epochs(60.0, 0, 0.0)
+
+
+def test_the_plan_grows_back_after_slow_first_epochs_but_never_past_epochs() -> None:
+    config = TrainConfig.build(epochs=10, time_budget=1.0)
+    plan = {"epochs": 2}  # cut after a slow first epoch
+    _replan(plan, config, done=2, seconds=10.0)  # 5 s per epoch: 12 would fit in 60 s
+    assert plan["epochs"] == 10
+    _replan(plan, config, done=3, seconds=45.0)  # now 15 s per epoch: one more fits
+    assert plan["epochs"] == 4
 
 
 def _config(manifest: Path, **overrides: object) -> TrainConfig:

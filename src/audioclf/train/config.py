@@ -46,9 +46,9 @@ class TrainConfig(BaseModel):
         None,
         gt=0,
         description="Minutes for the training epochs (with validation): after each epoch "
-        "the planned epochs are cut to what fits at the pace so far, and the learning-rate "
-        "schedule follows the plan. Decoding, export and scoring come on top. None = no "
-        "limit.",
+        "the planned epochs are set to what fits at the mean pace so far (never more than "
+        "epochs), and the learning-rate schedule follows the plan. Decoding, export and "
+        "scoring come on top. None = no limit.",
     )
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)

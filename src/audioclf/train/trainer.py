@@ -68,12 +68,20 @@ def budget_epochs(budget_seconds: float, epochs_done: int, seconds_so_far: float
     return max(1, epochs_done + max(0, more))
 
 
-def _cut_plan(plan: dict[str, int], budget_seconds: float, done: int, seconds: float) -> None:
-    fits = budget_epochs(budget_seconds, done, seconds)
-    if fits < plan["epochs"]:
+def _replan(plan: dict[str, int], config: TrainConfig, done: int, seconds: float) -> None:
+    """Set the planned epochs to what fits in the budget, never more than ``--epochs``.
+
+    The plan is re-estimated after every epoch and may grow back when the first epochs
+    were slow (warm-up, a busy machine), so the budget is used, not just respected.
+    """
+    budget = config.time_budget
+    if budget is None:
+        return
+    fits = min(config.epochs, budget_epochs(budget * 60, done, seconds))
+    if fits != plan["epochs"]:
         console.print(
-            f"time budget {budget_seconds / 60:g} min: {fits} of {plan['epochs']} epochs fit "
-            f"({seconds / done:.1f} s per epoch)"
+            f"time budget {budget:g} min: {fits} of {config.epochs} epochs fit "
+            f"({seconds / done:.1f} s per epoch so far)"
         )
         plan["epochs"] = fits
 
@@ -147,7 +155,7 @@ def fit(
     """Train ``model`` on ``train``, select the best epoch on ``val`` (never the test set)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
-    # The planned number of epochs; a time budget can shorten it after each epoch, and the
+    # The planned number of epochs; a time budget re-plans it after each epoch, and the
     # cosine schedule follows the plan, so a cut run still ends at a low learning rate.
     plan = {"epochs": config.epochs}
     warmup = int(config.warmup_epochs * steps_per_epoch)
@@ -270,9 +278,8 @@ def fit(
                     f"UA {metric:.3f}{'  *' if improved else ''}",
                     highlight=False,
                 )
-            if config.time_budget is not None:
-                _cut_plan(plan, config.time_budget * 60, epoch + 1, elapsed)
-                bar.update(task, total=steps_per_epoch * plan["epochs"])
+            _replan(plan, config, epoch + 1, elapsed)
+            bar.update(task, total=steps_per_epoch * plan["epochs"])
             stopped_early = bad_epochs >= config.patience
             finished = stopped_early or epoch + 1 >= plan["epochs"]
             _atomic_save(
