@@ -222,6 +222,21 @@ def fit_classical(
     return estimator.fit(X, y)
 
 
+def estimator_size(estimator: Any) -> int:
+    """A parameter count for the leaderboard: support vectors × dims, coefficients, tree
+    nodes; a fusion (an estimator with fitted ``fitted_`` experts) counts its experts."""
+    final = estimator[-1] if hasattr(estimator, "__getitem__") else estimator
+    if hasattr(final, "fitted_"):
+        return sum(estimator_size(expert) for expert in final.fitted_)
+    if hasattr(final, "support_vectors_"):
+        return int(final.support_vectors_.size + final.dual_coef_.size)
+    if hasattr(final, "coef_"):
+        return int(final.coef_.size + final.intercept_.size)
+    if hasattr(final, "estimators_"):
+        return int(sum(t.tree_.node_count for t in final.estimators_))
+    return 0
+
+
 def save_classical(model: Any, path: str | Path) -> Path:
     """Write a fitted estimator to ``path`` (joblib, compressed) and return the path."""
     path = Path(path)

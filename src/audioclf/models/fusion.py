@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
-from audioclf.models.classical import logreg
+from audioclf.models.classical import estimator_size, logreg
 from audioclf.models.registry import register_model
 
 _FLOOR = 1e-9
@@ -80,12 +80,8 @@ class LateFusion(ClassifierMixin, BaseEstimator):
 
     @property
     def coef_size(self) -> int:
-        """Coefficients and intercepts over all experts, for the leaderboard."""
-        total = 0
-        for expert in self.fitted_:
-            final = expert[-1] if hasattr(expert, "__getitem__") else expert
-            total += int(final.coef_.size + final.intercept_.size)
-        return total
+        """Parameters over all experts, for the leaderboard."""
+        return estimator_size(self)
 
 
 FUSION_INPUT = "compare+pooled"

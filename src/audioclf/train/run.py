@@ -246,7 +246,7 @@ def _train_classical(
     to pick on held-out clips, so the validation clips would otherwise be wasted)."""
     from audioclf.inference.predictor import _align
     from audioclf.models import create_model
-    from audioclf.models.classical import save_classical
+    from audioclf.models.classical import estimator_size, save_classical
 
     train = _fit_set(loaded["train"], loaded.get("val"))
     estimator: Any = create_model(
@@ -263,7 +263,7 @@ def _train_classical(
         n_samples=int(train.waves[0].shape[0]),
         eval_hop=config.eval_hop,
         labels=labels,
-        params=_sklearn_size(estimator),
+        params=estimator_size(estimator),
         options=dict(config.model_options),
         onnx=False,
         weights=weights,
@@ -297,20 +297,6 @@ def _vectors(split: LoadedSplit, speaker_norm: bool) -> np.ndarray:
     from audioclf.features.speaker_norm import standardise_per_speaker
 
     return standardise_per_speaker(x, [clip.speaker for clip in split.clips])
-
-
-def _sklearn_size(estimator: Any) -> int:
-    """A parameter count for the leaderboard: support vectors × dims, coefficients, nodes."""
-    final = estimator[-1] if hasattr(estimator, "__getitem__") else estimator
-    if hasattr(final, "coef_size"):  # a fusion of several linear models
-        return int(final.coef_size)
-    if hasattr(final, "support_vectors_"):
-        return int(final.support_vectors_.size + final.dual_coef_.size)
-    if hasattr(final, "coef_"):
-        return int(final.coef_.size + final.intercept_.size)
-    if hasattr(final, "estimators_"):
-        return int(sum(t.tree_.node_count for t in final.estimators_))
-    return 0
 
 
 def auto_clip_seconds(waves: Sequence[np.ndarray], sample_rate: int) -> float:

@@ -305,9 +305,10 @@ def fit(
                 checkpoint_path,
             )
             _write_history(history, run_dir / HISTORY)
-            if stopped_early:
-                console.print(f"early stop: no validation improvement for {config.patience} epochs")
-                break
             if finished:
+                if stopped_early:
+                    console.print(
+                        f"early stop: no validation improvement for {config.patience} epochs"
+                    )
                 break
     return FitResult(best_state, best_epoch, best_metric, history, elapsed, stopped_early)
