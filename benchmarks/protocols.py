@@ -109,6 +109,9 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
         "notes": f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
     }
+    if metrics.get("selected"):  # --model auto: what the folds kept
+        kept = ", ".join(f"{model}×{n}" for model, n in metrics["selected"].items())
+        row["notes"] = f"kept {kept}; {row['notes']}"
     record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
     print(row)
     return metrics

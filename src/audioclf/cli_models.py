@@ -36,7 +36,15 @@ def models_table(family: str | None = None) -> Table:
     if not names:
         families = sorted({model_info(n).family for n in list_models()})
         raise ValueError(f"no models in family {family!r}; families: {', '.join(families)}")
-    table = Table(title="audioclf models", header_style="bold")
+    from audioclf.train.select import CANDIDATES
+
+    caption = (
+        f"--model auto: train {', '.join(CANDIDATES)} on one split and keep the one "
+        "with the best validation score"
+        if family is None
+        else None
+    )
+    table = Table(title="audioclf models", header_style="bold", caption=caption)
     table.add_column("name", style="cyan", no_wrap=True)
     table.add_column("family")
     table.add_column("input")

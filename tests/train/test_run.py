@@ -57,6 +57,12 @@ def test_train_writes_complete_run_folder(tmp_path: Path) -> None:
     assert metrics["params"] > 0 and metrics["latency_ms"] > 0
     # the generated task is easy: a working loop learns it
     assert metrics["accuracy"] >= 0.75
+    # the validation scores are those of the kept (best) epoch
+    best = metrics["best_epoch"]
+    history = (run / "history.csv").read_text().splitlines()
+    header, row = history[0].split(","), history[best].split(",")
+    val_ua = float(row[header.index("val_balanced_accuracy")])
+    assert metrics["val_balanced_accuracy"] == pytest.approx(val_ua)
     # speaker-independent by default: no speaker on two sides
     speakers = {
         name: set(read_manifest(run / "splits" / f"{name}.jsonl").speakers)
@@ -124,6 +130,9 @@ def test_classical_model_run(tmp_path: Path) -> None:
     config = TrainConfig.build({"data": str(manifest), "model": "logreg"})
     result = train_run(config, tmp_path / "run", progress=False)
     assert result.metrics["accuracy"] >= 0.75
+    # scored on validation after a fit on train alone, then refit on train + val
+    assert 0.0 <= result.metrics["val_balanced_accuracy"] <= 1.0
+    assert result.metrics["fit_on"] == "train+val"
     predictor = Predictor(result.run_dir)
     assert predictor.backend == "sklearn"
     y = read_manifest(manifest)[0]

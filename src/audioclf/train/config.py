@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_MODEL = "audioclf_default"
+# not a model but a choice among several: see audioclf.train.select
+AUTO = "auto"
 
 
 class TrainConfig(BaseModel):

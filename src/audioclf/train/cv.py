@@ -7,6 +7,7 @@ gets the aggregate metrics.json and report.html.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,10 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         confusion[np.ix_(idx, idx)] += np.asarray(r["confusion"], dtype=np.int64)
     first = results[0] if results else {}
     latencies = [r["latency_ms"] for r in results if r.get("latency_ms") is not None]
+    chosen = Counter(r["model"] for r in results if r.get("selected_by"))
     aggregate: dict[str, Any] = {
         "kind": "cv",
-        "model": first.get("model"),
+        "model": first.get("selected_by") or first.get("model"),
         "family": first.get("family"),
         "params": first.get("params"),
         "n_folds": len(results),
@@ -103,5 +105,10 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         "train_seconds": round(sum(r.get("train_seconds", 0.0) for r in results), 2),
         "latency_ms": float(np.mean(latencies)) if latencies else None,
     }
+    if chosen:  # --model auto: which model each fold kept
+        aggregate["selected"] = dict(chosen.most_common())
+        families = {r.get("family") for r in results}
+        aggregate["family"] = families.pop() if len(families) == 1 else "mixed"
+        aggregate["params"] = None if len(chosen) > 1 else first.get("params")
     aggregate |= {key: mean[key] for key in SUMMARY_KEYS if key in mean}
     return aggregate

@@ -24,13 +24,27 @@ from audioclf.features.cache import FeatureCache
 from audioclf.inference.export import export_onnx, verify_onnx
 from audioclf.models import count_parameters, model_info
 from audioclf.train.build import build_torch_model
-from audioclf.train.config import TrainConfig
+from audioclf.train.config import AUTO, TrainConfig
 from audioclf.train.data import LoadedSplit, load_split, predict_split
 from audioclf.train.latency import measure_latency
 from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 from audioclf.train.splitting import make_splits
 from audioclf.train.trainer import BEST_WEIGHTS, fit, seed_everything, set_threads
 from audioclf.train.vectors import load_vectors
+
+# the validation scores of the kept model: best epoch (torch) or fit on train alone (classical)
+VAL_KEYS = ("val_accuracy", "val_balanced_accuracy")
+
+
+@dataclass
+class _Trained:
+    """What one model family's training step hands back to :func:`train_run`."""
+
+    card: ModelCard
+    test_probs: np.ndarray
+    best_epoch: int
+    epochs_run: int
+    val: dict[str, float]
 
 
 @dataclass
@@ -40,6 +54,29 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     card: ModelCard
+
+
+def resolve_splits(
+    config: TrainConfig,
+    run: RunFolder,
+    *,
+    resume: bool,
+    splits: dict[str, Manifest] | None,
+) -> dict[str, Manifest]:
+    """The run's train/val/test manifests — kept from before on ``resume``, else the given
+    ``splits`` or a fresh split of ``config.data`` — written into ``run/splits/``."""
+    from audioclf.data.manifest import write_manifest
+
+    if resume and run.has_splits():
+        splits = run.read_splits()
+    elif splits is None:
+        if config.data is None:
+            raise ValueError("no training data: give --data MANIFEST.jsonl")
+        splits = make_splits(config, read_manifest(config.data))
+    run.splits.mkdir(exist_ok=True)
+    for name, part in splits.items():
+        write_manifest(part, run.split(name))
+    return splits
 
 
 def _labels(splits: dict[str, Manifest]) -> list[str]:
@@ -97,21 +134,15 @@ def train_run(
     run.root.mkdir(parents=True, exist_ok=True)
     if resume and run.config.is_file():
         config = TrainConfig.from_yaml(run.config)
+    if config.model == AUTO:
+        from audioclf.train.select import select_run
+
+        return select_run(config, run, resume=resume, progress=progress, splits=splits)
     config.to_yaml(run.config)
     set_threads(config.threads)
     seed_everything(config.seed)
 
-    if resume and run.has_splits():
-        splits = run.read_splits()
-    elif splits is None:
-        if config.data is None:
-            raise ValueError("no training data: give --data MANIFEST.jsonl")
-        splits = make_splits(config, read_manifest(config.data))
-    run.splits.mkdir(exist_ok=True)
-    from audioclf.data.manifest import write_manifest
-
-    for name, part in splits.items():
-        write_manifest(part, run.split(name))
+    splits = resolve_splits(config, run, resume=resume, splits=splits)
     labels = _labels(splits)
     if len(labels) < 2:
         raise ValueError(f"training needs at least two classes; the train split has {labels}")
@@ -135,23 +166,23 @@ def train_run(
         raise ValueError("fewer than two readable training clips")
 
     if info.family == "classical":
-        card, test_probs, best_epoch, epochs_run = _train_classical(
-            config, run, info, loaded, labels
-        )
+        trained = _train_classical(config, run, info, loaded, labels)
     else:
-        card, test_probs, best_epoch, epochs_run = _train_torch(
-            config, run, info, loaded, labels, resume=resume, progress=progress
-        )
+        trained = _train_torch(config, run, info, loaded, labels, resume=resume, progress=progress)
     train_seconds = time.perf_counter() - started
+    card = trained.card
 
     test = loaded["test"]
     known = test.targets >= 0
     metrics: dict[str, Any] = {}
     if known.any():
-        metrics = classification_metrics(test.targets[known], test_probs[known], labels)
+        metrics = classification_metrics(test.targets[known], trained.test_probs[known], labels)
     else:
         console.print("[yellow]warning:[/] the test split is empty; no test metrics")
-    metrics |= _run_facts(config, card, loaded, skipped, train_seconds, best_epoch, epochs_run)
+    metrics |= _run_facts(
+        config, card, loaded, skipped, train_seconds, trained.best_epoch, trained.epochs_run
+    )
+    metrics |= trained.val
     metrics["n_unknown"] = int((~known).sum())
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
     write_json(run.metrics, metrics)
@@ -170,7 +201,7 @@ def _train_torch(
     *,
     resume: bool,
     progress: bool,
-) -> tuple[ModelCard, np.ndarray, int, int]:
+) -> _Trained:
     from audioclf.augment import build_augmentation
 
     n_classes = len(labels)
@@ -232,7 +263,11 @@ def _train_torch(
     )
     run.write_card(card)
     probs = predict_split(model, loaded["test"].waves, n_inputs, hop=config.eval_hop)
-    return card, probs, result.best_epoch, len(result.history)
+    val: dict[str, float] = {}
+    if result.history and "val_accuracy" in result.history[result.best_epoch - 1]:
+        best = result.history[result.best_epoch - 1]
+        val = {key: float(best[key]) for key in VAL_KEYS}
+    return _Trained(card, probs, result.best_epoch, len(result.history), val)
 
 
 def _train_classical(
@@ -241,17 +276,34 @@ def _train_classical(
     info: Any,
     loaded: dict[str, LoadedSplit],
     labels: list[str],
-) -> tuple[ModelCard, np.ndarray, int, int]:
+) -> _Trained:
     """scikit-learn models: fit on train + validation (they have no epochs or checkpoints
     to pick on held-out clips, so the validation clips would otherwise be wasted)."""
     from audioclf.inference.predictor import _align
     from audioclf.models import create_model
     from audioclf.models.classical import estimator_size, save_classical
 
+    def fresh() -> Any:
+        return create_model(
+            config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
+        )
+
+    # first fit on train alone and score the validation clips (the figure `--model auto`
+    # compares, as it does the torch models' best epoch), then refit on train + val
+    val = _known(loaded["val"]) if "val" in loaded else None
+    val_scores: dict[str, float] = {}
+    if val is not None and len(val):
+        probe = fresh()
+        first = _known(loaded["train"])
+        probe.fit(_vectors(first, config.speaker_norm), first.targets)
+        probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
+        scores = classification_metrics(val.targets, probs, labels)
+        val_scores = {
+            "val_accuracy": scores["accuracy"],
+            "val_balanced_accuracy": scores["balanced_accuracy"],
+        }
     train = _fit_set(loaded["train"], loaded.get("val"))
-    estimator: Any = create_model(
-        config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
-    )
+    estimator = fresh()
     estimator.fit(_vectors(train, config.speaker_norm), train.targets)
     weights = "model.joblib"
     save_classical(estimator, run.root / weights)
@@ -273,13 +325,18 @@ def _train_classical(
     run.write_card(card)
     test = loaded["test"]
     if not len(test):
-        return card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1
-    return card, _align(estimator, _vectors(test, config.speaker_norm), len(labels)), 1, 1
+        return _Trained(card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1, val_scores)
+    probs = _align(estimator, _vectors(test, config.speaker_norm), len(labels))
+    return _Trained(card, probs, 1, 1, val_scores)
 
 
 def _fit_set(train: LoadedSplit, val: LoadedSplit | None) -> LoadedSplit:
     """Train and validation clips with a known label, as one split."""
-    parts = [train] + ([val] if val is not None else [])
+    return _known(train, *([val] if val is not None else []))
+
+
+def _known(*parts: LoadedSplit) -> LoadedSplit:
+    """The clips of ``parts`` whose label the model knows, as one split."""
     keep = [(c, w, t) for p in parts for c, w, t in zip(p.clips, p.waves, p.targets, strict=True)]
     keep = [row for row in keep if row[2] >= 0]
     return LoadedSplit(

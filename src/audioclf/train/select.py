@@ -1,0 +1,214 @@
+"""``--model auto``: train several candidate models on one split and keep the one that
+scores best on the validation split — never the test split.
+
+No model family wins every task: on emotion corpora the openSMILE functionals with a
+linear model beat a CNN trained from scratch on a few hundred clips; on spoken words the
+CNN wins. ``auto`` stops asking the user to know which, at the price of training each
+candidate. Candidates run cheapest first (classical models fit in seconds on cached
+feature vectors), so with a time budget the neural candidates get what is left.
+
+```
+runs/NAME/
+  config.yaml              model: auto (the selection's own config, for --resume)
+  splits/                  the one split every candidate used
+  candidates/MODEL/        a complete run folder per candidate
+  model.json, model.*, metrics.json, report.html, ...   copies of the winner's files
+```
+
+The winner's ``metrics.json`` gains ``selection``: the metric, the chosen model and every
+candidate's validation scores, training time and latency. ``train_seconds`` becomes the
+whole selection's time, since that is what the run cost.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any
+
+from audioclf.console import console
+from audioclf.data.manifest import Manifest
+from audioclf.models import model_info
+from audioclf.train.config import AUTO, DEFAULT_MODEL, TrainConfig
+from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+
+if TYPE_CHECKING:
+    from audioclf.train.run import RunResult
+
+# cheapest first; the ComParE-based ones need the `smile` extra (opensmile)
+CANDIDATES = ("fusion_logreg", "compare_logreg", "logreg", DEFAULT_MODEL)
+SELECTION_METRIC = "val_balanced_accuracy"
+CANDIDATE_DIR = "candidates"
+# files of a candidate that are not copied up: the split is the same, the checkpoint is
+# only for resuming that candidate, and the config is the candidate's, not the selection's
+_NOT_COPIED = {"splits", "checkpoint.pt", "config.yaml"}
+_SMILE_PARTS = {"compare", "egemaps"}
+
+
+class SelectionError(ValueError):
+    """A selection that cannot run (bad candidate list, no validation split)."""
+
+
+@dataclass
+class Candidate:
+    """One model to try and the options it is built with."""
+
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classical(self) -> bool:
+        return model_info(self.model).family == "classical"
+
+
+def _needs_smile(model: str) -> bool:
+    return bool(_SMILE_PARTS & set(model_info(model).input.split("+")))
+
+
+def candidates(config: TrainConfig) -> list[Candidate]:
+    """The candidates of an ``auto`` config, classical ones first.
+
+    ``model_options`` may name them (``candidates: [logreg, audioclf_default]``) and give
+    a candidate its own options under its name (``audioclf_default: {vtlp: 0.1}``). The
+    default list skips the openSMILE models when opensmile is not installed; a list the
+    user wrote does not (their run then fails with the install hint)."""
+    options = dict(config.model_options)
+    named = options.pop("candidates", None)
+    names = list(named) if named is not None else list(CANDIDATES)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SelectionError("model_options.candidates must be a non-empty list of model names")
+    if AUTO in names or len(set(names)) != len(names):
+        raise SelectionError(f"candidates must be distinct models other than {AUTO!r}: {names}")
+    for name in names:
+        model_info(name)  # unknown names fail here, with the registry's hint
+    stray = sorted(set(options) - set(names))
+    if stray:
+        raise SelectionError(
+            f"model_options of an auto run are `candidates` and per-candidate options keyed "
+            f"by a candidate's name; {stray} is neither"
+        )
+    if named is None and find_spec("opensmile") is None:
+        skipped = [n for n in names if _needs_smile(n)]
+        names = [n for n in names if n not in skipped]
+        console.print(
+            f"[yellow]note:[/] auto skips {', '.join(skipped)} (openSMILE features): "
+            "pip install 'audioclf[smile]' to try them"
+        )
+    chosen = [Candidate(n, dict(options.get(n) or {})) for n in names]
+    if config.speaker_norm and not all(c.classical for c in chosen):
+        raise SelectionError(
+            "speaker_norm applies to the classical models; with --model auto name classical "
+            "candidates only (model_options: {candidates: [compare_logreg, ...]})"
+        )
+    return sorted(chosen, key=lambda c: not c.classical)
+
+
+def _budget(config: TrainConfig, started: float, torch_left: int) -> float | None:
+    """Minutes for the next neural candidate: an even share of what the budget has left
+    (never below 0.1, so a candidate still trains an epoch and is scored)."""
+    if config.time_budget is None:
+        return None
+    left = config.time_budget - (time.perf_counter() - started) / 60
+    return max(0.1, left / max(torch_left, 1))
+
+
+def select_run(
+    config: TrainConfig,
+    run: RunFolder,
+    *,
+    resume: bool,
+    progress: bool,
+    splits: dict[str, Manifest] | None,
+) -> RunResult:
+    """Train every candidate of ``config`` into ``run/candidates/``, copy the one with the
+    best validation score up into ``run``, and return it as the run's result."""
+    from audioclf.train.run import RunResult, resolve_splits, train_run
+
+    config.to_yaml(run.config)
+    splits = resolve_splits(config, run, resume=resume, splits=splits)
+    if not len(splits["val"]):
+        raise SelectionError(
+            "--model auto picks on the validation split, and it is empty (set val > 0)"
+        )
+    chosen = candidates(config)
+    started = time.perf_counter()
+    results: dict[str, RunResult] = {}
+    for i, cand in enumerate(chosen):
+        folder = run.root / CANDIDATE_DIR / cand.model
+        sub = RunFolder(folder)
+        console.rule(f"candidate {i + 1}/{len(chosen)}: {cand.model}")
+        if resume and sub.metrics.is_file() and sub.card.is_file():
+            console.print(f"{cand.model}: done earlier, reusing {folder}")
+            results[cand.model] = RunResult(folder, sub.read_metrics(), sub.read_card())
+            continue
+        torch_left = sum(not c.classical for c in chosen[i:])
+        cand_config = config.model_copy(
+            update={
+                "model": cand.model,
+                "model_options": cand.options,
+                "time_budget": None if cand.classical else _budget(config, started, torch_left),
+            }
+        )
+        results[cand.model] = train_run(
+            cand_config, folder, resume=resume, progress=progress, splits=splits
+        )
+    return _keep_best(run, results, seconds=time.perf_counter() - started)
+
+
+def _score(metrics: dict[str, Any]) -> float:
+    value = metrics.get(SELECTION_METRIC)
+    return float(value) if value is not None else float("-inf")
+
+
+def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float) -> RunResult:
+    """Copy the best candidate's files into ``run`` and record the selection."""
+    from audioclf.evaluate.report import write_run_report
+    from audioclf.train.run import RunResult
+
+    # ties go to the earlier (cheaper) candidate: max() keeps the first maximum
+    best = max(results, key=lambda name: _score(results[name].metrics))
+    if _score(results[best].metrics) == float("-inf"):
+        raise SelectionError("no candidate has a validation score to compare")
+    source = results[best].run_dir
+    for item in source.iterdir():
+        if item.name in _NOT_COPIED or item.name.endswith(".tmp"):
+            continue
+        target = run.root / item.name
+        if item.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(item, target)
+        else:
+            shutil.copy2(item, target)
+    rows = [
+        {
+            "model": name,
+            **{key: result.metrics.get(key) for key in ("val_accuracy", SELECTION_METRIC)},
+            "train_seconds": result.metrics.get("train_seconds"),
+            "latency_ms": result.metrics.get("latency_ms"),
+            "params": result.metrics.get("params"),
+        }
+        for name, result in results.items()
+    ]
+    metrics = dict(results[best].metrics)
+    candidate_seconds = sum(float(r["train_seconds"] or 0.0) for r in rows)
+    metrics |= {
+        "selected_by": AUTO,
+        "selection": {"metric": SELECTION_METRIC, "chosen": best, "candidates": rows},
+        "train_seconds": round(max(seconds, candidate_seconds), 2),
+    }
+    write_json(run.metrics, metrics)
+    write_run_report(run.root)
+    card: ModelCard = run.read_card()
+    console.print(
+        f"auto: kept [bold]{best}[/] (validation UA {_score(metrics):.3f}; "
+        + ", ".join(f"{r['model']} {_fmt(r[SELECTION_METRIC])}" for r in rows)
+        + ")",
+        highlight=False,
+    )
+    return RunResult(run.root, metrics, card)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "—"

@@ -1,0 +1,157 @@
+"""``--model auto``: candidates on one split, the best on validation kept, test untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audioclf.data.manifest import read_manifest
+from audioclf.inference.predictor import Predictor
+from audioclf.train import select
+from audioclf.train.config import TrainConfig
+from audioclf.train.cv import cross_validate
+from audioclf.train.run import RunResult, train_run
+from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+from tests.corpus_factory import make_corpus
+
+TINY_CNN = {"clip_seconds": 0.5, "batch_size": 8, "augment": "none", "epochs": 2, "lr": 0.01}
+
+
+def _auto(manifest: Path, candidates: list[str], **extra: Any) -> TrainConfig:
+    return TrainConfig.build(
+        {
+            "data": str(manifest),
+            "model": "auto",
+            "model_options": {"candidates": candidates},
+            **TINY_CNN,
+            **extra,
+        }
+    )
+
+
+def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus")
+    result = train_run(_auto(manifest, ["logreg", "cnn2d_2"]), tmp_path / "run", progress=False)
+    run = result.run_dir
+    selection = result.metrics["selection"]
+    scores = {row["model"]: row["val_balanced_accuracy"] for row in selection["candidates"]}
+    assert set(scores) == {"logreg", "cnn2d_2"}
+    # each candidate is a complete run on the same split, scored on validation
+    for name in scores:
+        sub = run / "candidates" / name
+        metrics = json.loads((sub / "metrics.json").read_text())
+        assert metrics["val_balanced_accuracy"] == scores[name]
+        assert (sub / "splits" / "test.jsonl").read_text() == (
+            run / "splits" / "test.jsonl"
+        ).read_text()
+    best = max(scores, key=lambda n: scores[n])  # first maximum: the cheaper on a tie
+    assert selection["chosen"] == best == result.card.model
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["model"] == best and saved["selected_by"] == "auto"
+    assert json.loads((run / "model.json").read_text())["model"] == best
+    assert (run / "report.html").is_file() and not (run / "checkpoint.pt").exists()
+    # the root is an ordinary run folder: it serves
+    probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
+    assert probs.shape == (2,)
+
+
+def _fake(tmp_path: Path, name: str, val: float, test: float) -> RunResult:
+    folder = tmp_path / "candidates" / name
+    run = RunFolder(folder)
+    folder.mkdir(parents=True)
+    card = ModelCard(name, "classical", "pooled", 16_000, 8000, 0.5, ["a", "b"], 10)
+    run.write_card(card)
+    metrics = {"model": name, "accuracy": test, "val_balanced_accuracy": val, "n": 4}
+    metrics |= {"labels": ["a", "b"], "confusion": [[1, 1], [1, 1]], "train_seconds": 1.0}
+    write_json(run.metrics, metrics)
+    return RunResult(folder, metrics, card)
+
+
+def test_selection_reads_validation_never_test(tmp_path: Path) -> None:
+    # the better test score must not win: only the validation score counts
+    results = {
+        "logreg": _fake(tmp_path, "logreg", val=0.6, test=0.95),
+        "svm": _fake(tmp_path, "svm", val=0.8, test=0.50),
+        "random_forest": _fake(tmp_path, "random_forest", val=0.8, test=0.99),
+    }
+    kept = select._keep_best(RunFolder(tmp_path), results, seconds=3.0)
+    assert kept.metrics["selection"]["chosen"] == "svm"  # ties go to the earlier candidate
+    assert kept.metrics["accuracy"] == 0.50
+    assert kept.metrics["train_seconds"] == 3.0
+
+
+def test_selection_needs_a_validation_score(tmp_path: Path) -> None:
+    result = _fake(tmp_path, "logreg", val=0.5, test=0.5)
+    del result.metrics["val_balanced_accuracy"]
+    with pytest.raises(select.SelectionError, match="no candidate"):
+        select._keep_best(RunFolder(tmp_path), {"logreg": result}, seconds=1.0)
+
+
+def test_resume_reuses_finished_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import audioclf.train.run as run_module
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=5)
+    config = _auto(manifest, ["logreg", "svm"])
+    real = run_module.train_run
+    trained: list[str] = []
+
+    def dies_on_svm(cfg: TrainConfig, out: Path, **kw: Any) -> RunResult:
+        if cfg.model == "svm":
+            raise KeyboardInterrupt
+        if cfg.model != "auto":
+            trained.append(cfg.model)
+        return real(cfg, out, **kw)
+
+    monkeypatch.setattr(run_module, "train_run", dies_on_svm)
+    with pytest.raises(KeyboardInterrupt):
+        run_module.train_run(config, tmp_path / "run", progress=False)
+    first = (tmp_path / "run" / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns
+    monkeypatch.setattr(run_module, "train_run", real)
+    result = real(config, tmp_path / "run", resume=True, progress=False)
+    assert trained == ["logreg"]
+    assert (tmp_path / "run" / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns == first
+    assert {r["model"] for r in result.metrics["selection"]["candidates"]} == {"logreg", "svm"}
+
+
+def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def config(**options: Any) -> TrainConfig:
+        return TrainConfig.build({"model": "auto", "model_options": options})
+
+    with pytest.raises(ValueError, match="unknown model 'lgoreg'"):
+        select.candidates(config(candidates=["lgoreg"]))
+    with pytest.raises(select.SelectionError, match="neither"):
+        select.candidates(config(candidates=["logreg"], vtlp=0.1))
+    with pytest.raises(select.SelectionError, match="distinct"):
+        select.candidates(config(candidates=["logreg", "logreg"]))
+    with pytest.raises(select.SelectionError, match="classical candidates only"):
+        select.candidates(TrainConfig.build({"model": "auto", "speaker_norm": True}))
+    chosen = select.candidates(config(candidates=["cnn2d_1", "logreg"], cnn2d_1={"n_mels": 32}))
+    # classical first, and each candidate gets its own options
+    assert [(c.model, c.options) for c in chosen] == [("logreg", {}), ("cnn2d_1", {"n_mels": 32})]
+    # the default list leaves out the openSMILE models when opensmile is missing
+    monkeypatch.setattr(select, "find_spec", lambda name: None)
+    assert [c.model for c in select.candidates(config())] == ["logreg", "audioclf_default"]
+
+
+def test_budget_shares_what_is_left_between_neural_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(select.time, "perf_counter", lambda: 120.0)
+    with_budget = TrainConfig.build({"time_budget": 6.0})
+    assert select._budget(with_budget, started=0.0, torch_left=2) == pytest.approx(2.0)
+    assert select._budget(with_budget, started=-600.0, torch_left=1) == pytest.approx(0.1)
+    assert select._budget(TrainConfig.build({}), started=0.0, torch_left=1) is None
+
+
+def test_cv_with_auto_reports_what_each_fold_kept(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=6)
+    metrics = cross_validate(
+        _auto(manifest, ["logreg", "svm"]), tmp_path / "cv", folds=3, progress=False
+    )
+    assert metrics["model"] == "auto"
+    assert sum(metrics["selected"].values()) == 3
+    assert set(metrics["selected"]) <= {"logreg", "svm"}
+    assert all(fold["selected_by"] == "auto" for fold in metrics["folds"])
