@@ -132,6 +132,8 @@ def test_classical_model_run(tmp_path: Path) -> None:
     assert result.metrics["accuracy"] >= 0.75
     # scored on validation after a fit on train alone, then refit on train + val
     assert 0.0 <= result.metrics["val_balanced_accuracy"] <= 1.0
+    assert result.metrics["cv_folds"] == 3  # the three speakers of train + val
+    assert 0.0 <= result.metrics["cv_balanced_accuracy"] <= 1.0
     assert result.metrics["fit_on"] == "train+val"
     predictor = Predictor(result.run_dir)
     assert predictor.backend == "sklearn"

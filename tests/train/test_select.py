@@ -37,13 +37,15 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     result = train_run(_auto(manifest, ["logreg", "cnn2d_2"]), tmp_path / "run", progress=False)
     run = result.run_dir
     selection = result.metrics["selection"]
-    scores = {row["model"]: row["val_balanced_accuracy"] for row in selection["candidates"]}
+    scores = {row["model"]: row["score"] for row in selection["candidates"]}
     assert set(scores) == {"logreg", "cnn2d_2"}
     # each candidate is a complete run on the same split, scored on validation
     for name in scores:
         sub = run / "candidates" / name
         metrics = json.loads((sub / "metrics.json").read_text())
-        assert metrics["val_balanced_accuracy"] == scores[name]
+        # the classical candidate is judged by inner CV, the CNN by its best epoch
+        key = "cv_balanced_accuracy" if name == "logreg" else "val_balanced_accuracy"
+        assert metrics[key] == scores[name]
         assert (sub / "splits" / "test.jsonl").read_text() == (
             run / "splits" / "test.jsonl"
         ).read_text()
@@ -81,6 +83,17 @@ def test_selection_reads_validation_never_test(tmp_path: Path) -> None:
     assert kept.metrics["selection"]["chosen"] == "svm"  # ties go to the earlier candidate
     assert kept.metrics["accuracy"] == 0.50
     assert kept.metrics["train_seconds"] == 3.0
+
+
+def test_inner_cv_estimate_wins_over_the_validation_score(tmp_path: Path) -> None:
+    noisy = _fake(tmp_path, "logreg", val=0.9, test=0.6)
+    noisy.metrics["cv_balanced_accuracy"] = 0.55  # one lucky validation voice
+    steady = _fake(tmp_path, "svm", val=0.7, test=0.8)
+    steady.metrics["cv_balanced_accuracy"] = 0.75
+    kept = select._keep_best(RunFolder(tmp_path), {"logreg": noisy, "svm": steady}, seconds=1)
+    assert kept.metrics["selection"]["chosen"] == "svm"
+    rows = {row["model"]: row for row in kept.metrics["selection"]["candidates"]}
+    assert rows["logreg"]["score"] == 0.55 and rows["logreg"]["estimate"] == "cv_balanced_accuracy"
 
 
 def test_selection_needs_a_validation_score(tmp_path: Path) -> None:

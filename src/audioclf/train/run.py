@@ -26,6 +26,7 @@ from audioclf.models import count_parameters, model_info
 from audioclf.train.build import build_torch_model
 from audioclf.train.config import AUTO, TrainConfig
 from audioclf.train.data import LoadedSplit, load_split, predict_split
+from audioclf.train.inner_cv import inner_cv_scores
 from audioclf.train.latency import measure_latency
 from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 from audioclf.train.splitting import make_splits
@@ -288,8 +289,9 @@ def _train_classical(
             config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
         )
 
-    # first fit on train alone and score the validation clips (the figure `--model auto`
-    # compares, as it does the torch models' best epoch), then refit on train + val
+    # held-out estimates before the final fit on train + val: the validation clips scored
+    # by a fit on train alone (as the torch models' best epoch is), and grouped k-fold CV
+    # inside train + val (what `--model auto` compares; see train/inner_cv.py)
     val = _known(loaded["val"]) if "val" in loaded else None
     val_scores: dict[str, float] = {}
     if val is not None and len(val):
@@ -303,8 +305,11 @@ def _train_classical(
             "val_balanced_accuracy": scores["balanced_accuracy"],
         }
     train = _fit_set(loaded["train"], loaded.get("val"))
+    x_train = _vectors(train, config.speaker_norm)
+    groups = [clip.speaker or clip.id for clip in train.clips]
+    val_scores |= inner_cv_scores(fresh, x_train, train.targets, groups, labels, seed=config.seed)
     estimator = fresh()
-    estimator.fit(_vectors(train, config.speaker_norm), train.targets)
+    estimator.fit(x_train, train.targets)
     weights = "model.joblib"
     save_classical(estimator, run.root / weights)
     card = ModelCard(

@@ -1,5 +1,5 @@
-"""``--model auto``: train several candidate models on one split and keep the one that
-scores best on the validation split — never the test split.
+"""``--model auto``: train several candidate models on one split and keep the one whose
+held-out estimate is best — never looking at the test split.
 
 No model family wins every task: on emotion corpora the openSMILE functionals with a
 linear model beat a CNN trained from scratch on a few hundred clips; on spoken words the
@@ -15,8 +15,11 @@ runs/NAME/
   model.json, model.*, metrics.json, report.html, ...   copies of the winner's files
 ```
 
-The winner's ``metrics.json`` gains ``selection``: the metric, the chosen model and every
-candidate's validation scores, training time and latency. ``train_seconds`` becomes the
+The estimate is balanced accuracy (UA) on voices the candidate did not train on: grouped
+k-fold CV inside train + val for the classical models (seconds; see train/inner_cv.py),
+the best epoch's validation score for the neural ones (one training is all the budget
+allows). The winner's ``metrics.json`` gains ``selection``: the chosen model and every
+candidate's estimate, training time and latency. ``train_seconds`` becomes the
 whole selection's time, since that is what the run cost.
 """
 
@@ -39,7 +42,9 @@ if TYPE_CHECKING:
 
 # cheapest first; the ComParE-based ones need the `smile` extra (opensmile)
 CANDIDATES = ("fusion_logreg", "compare_logreg", "logreg", DEFAULT_MODEL)
-SELECTION_METRIC = "val_balanced_accuracy"
+# balanced accuracy (UA), the figure the trainer picks epochs on, estimated without the
+# test split: inner grouped CV when the candidate has it, else the validation split
+SELECTION_KEYS = ("cv_balanced_accuracy", "val_balanced_accuracy")
 CANDIDATE_DIR = "candidates"
 # files of a candidate that are not copied up: the split is the same, the checkpoint is
 # only for resuming that candidate, and the config is the candidate's, not the selection's
@@ -157,9 +162,15 @@ def select_run(
     return _keep_best(run, results, seconds=time.perf_counter() - started)
 
 
+def _estimate(metrics: dict[str, Any]) -> str | None:
+    """The held-out estimate a candidate is judged by: inner grouped CV where the run has
+    one (classical models), else the validation split (the best epoch of a torch model)."""
+    return next((key for key in SELECTION_KEYS if metrics.get(key) is not None), None)
+
+
 def _score(metrics: dict[str, Any]) -> float:
-    value = metrics.get(SELECTION_METRIC)
-    return float(value) if value is not None else float("-inf")
+    key = _estimate(metrics)
+    return float(metrics[key]) if key else float("-inf")
 
 
 def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float) -> RunResult:
@@ -181,10 +192,12 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
             shutil.copytree(item, target)
         else:
             shutil.copy2(item, target)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "model": name,
-            **{key: result.metrics.get(key) for key in ("val_accuracy", SELECTION_METRIC)},
+            "score": result.metrics.get(_estimate(result.metrics) or ""),
+            "estimate": _estimate(result.metrics),
+            **{key: result.metrics.get(key) for key in (*SELECTION_KEYS, "val_accuracy")},
             "train_seconds": result.metrics.get("train_seconds"),
             "latency_ms": result.metrics.get("latency_ms"),
             "params": result.metrics.get("params"),
@@ -195,15 +208,15 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
     candidate_seconds = sum(float(r["train_seconds"] or 0.0) for r in rows)
     metrics |= {
         "selected_by": AUTO,
-        "selection": {"metric": SELECTION_METRIC, "chosen": best, "candidates": rows},
+        "selection": {"metric": "balanced_accuracy", "chosen": best, "candidates": rows},
         "train_seconds": round(max(seconds, candidate_seconds), 2),
     }
     write_json(run.metrics, metrics)
     write_run_report(run.root)
     card: ModelCard = run.read_card()
     console.print(
-        f"auto: kept [bold]{best}[/] (validation UA {_score(metrics):.3f}; "
-        + ", ".join(f"{r['model']} {_fmt(r[SELECTION_METRIC])}" for r in rows)
+        f"auto: kept [bold]{best}[/] (held-out UA estimates: "
+        + ", ".join(f"{r['model']} {_fmt(r['score'])} ({_short(r['estimate'])})" for r in rows)
         + ")",
         highlight=False,
     )
@@ -212,3 +225,9 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
 
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "—"
+
+
+def _short(estimate: str | None) -> str:
+    return {"cv_balanced_accuracy": "inner CV", "val_balanced_accuracy": "validation"}.get(
+        estimate or "", "none"
+    )

@@ -1,0 +1,76 @@
+"""Inner grouped CV: no group on both sides of a fold, scores pooled over all clips."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from audioclf.train.inner_cv import inner_cv_scores
+
+LABELS = ["a", "b", "c"]
+
+
+class Spy:
+    """Predicts the label stored in column 1; records which clips (column 0) it saw."""
+
+    seen: ClassVar[list[tuple[set[int], set[int]]]] = []
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Spy:
+        self.train = {int(i) for i in x[:, 0]}
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        Spy.seen.append((self.train, {int(i) for i in x[:, 0]}))
+        out = np.zeros((len(x), len(self.classes_)))
+        for row, label in enumerate(x[:, 1].astype(int)):
+            out[row, list(self.classes_).index(label)] = 1.0
+        return out
+
+
+class Majority:
+    """Always the first class it saw."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Majority:
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(x), len(self.classes_)))
+        out[:, 0] = 1.0
+        return out
+
+
+def _data(n_groups: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    y = np.tile(np.arange(3), 4 * n_groups)
+    groups = [f"s{i % n_groups}" for i in range(len(y))]
+    x = np.stack([np.arange(len(y)), y], axis=1).astype(float)
+    return x, y, groups
+
+
+def test_no_group_on_both_sides_and_every_clip_scored_once() -> None:
+    x, y, groups = _data(6)
+    Spy.seen = []
+    scores = inner_cv_scores(Spy, x, y, groups, LABELS)
+    assert scores["cv_folds"] == 5 and scores["cv_accuracy"] == 1.0
+    tested: list[int] = []
+    for train, test in Spy.seen:
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+        tested += sorted(test)
+    assert sorted(tested) == list(range(len(y)))
+
+
+def test_scores_are_pooled_metrics() -> None:
+    x, y, groups = _data(4)
+    scores: dict[str, Any] = inner_cv_scores(Majority, x, y, groups, LABELS)
+    # always class "a": recall 1, 0, 0 → UA 1/3; a third of the clips are "a"
+    assert scores["cv_folds"] == 4
+    assert scores["cv_balanced_accuracy"] == pytest.approx(1 / 3)
+    assert scores["cv_accuracy"] == pytest.approx(1 / 3)
+
+
+def test_too_few_groups_give_no_estimate() -> None:
+    x, y, groups = _data(2)
+    assert inner_cv_scores(Majority, x, y, groups, LABELS) == {}
