@@ -54,7 +54,10 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["model"] == best and saved["selected_by"] == "auto"
     assert json.loads((run / "model.json").read_text())["model"] == best
-    assert (run / "report.html").is_file() and not (run / "checkpoint.pt").exists()
+    assert not (run / "checkpoint.pt").exists()
+    report = (run / "report.html").read_text()
+    assert "Model selection" in report
+    assert 'href="candidates/logreg/report.html"' in report
     # the root is an ordinary run folder: it serves
     probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,)
@@ -168,3 +171,4 @@ def test_cv_with_auto_reports_what_each_fold_kept(tmp_path: Path) -> None:
     assert sum(metrics["selected"].values()) == 3
     assert set(metrics["selected"]) <= {"logreg", "svm"}
     assert all(fold["selected_by"] == "auto" for fold in metrics["folds"])
+    assert "kept, per fold" in (tmp_path / "cv" / "report.html").read_text()

@@ -99,6 +99,10 @@ def _write_report(folder: Path, *, evaluation: bool) -> Path:
         "folds": _fold_rows(folder, metrics) if is_cv else [],
         "fold_summary": _fold_summary(metrics) if is_cv else [],
         "splits": _split_rows(metrics),
+        "selection": _selection_rows(folder, metrics),
+        "selected": ", ".join(
+            f"{model} ×{n}" for model, n in (metrics.get("selected") or {}).items()
+        ),
         "config": [(key, _format_value(value)) for key, value in config.items()],
         "skipped": _skipped(metrics),
         "unknown": _unknown_rows(metrics),
@@ -315,6 +319,34 @@ def _fold_summary(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
             "n": str(metrics.get("n", "")),
         }
     ]
+
+
+_ESTIMATES = {
+    "cv_balanced_accuracy": "inner grouped CV (train + val)",
+    "val_balanced_accuracy": "validation split, best epoch",
+}
+
+
+def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``--model auto``: one row per candidate, the kept one marked."""
+    selection: Mapping[str, Any] = metrics.get("selection") or {}
+    rows = []
+    for row in selection.get("candidates") or []:
+        name = str(row["model"])
+        report = folder / "candidates" / name / "report.html"
+        rows.append(
+            {
+                "model": name,
+                "link": f"candidates/{name}/report.html" if report.is_file() else "",
+                "kept": "kept" if name == selection.get("chosen") else "",
+                "estimate": _ESTIMATES.get(str(row.get("estimate")), "none"),
+                "score": _num(row.get("score")),
+                "train": _duration(row["train_seconds"]) if row.get("train_seconds") else "—",
+                "latency": _latency(row["latency_ms"]) if row.get("latency_ms") else "—",
+                "params": _params(row["params"]) if row.get("params") else "—",
+            }
+        )
+    return rows
 
 
 def _split_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
