@@ -37,7 +37,12 @@ def _headline(metrics: dict[str, Any]) -> str:
 @friendly_errors
 def train_cmd(
     data: Path | None = typer.Option(None, "--data", "-d", help="Manifest (.jsonl) to train on."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Model name (`audioclf models`)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name (`audioclf models`), or auto (candidates, best kept).",
+    ),
     split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
@@ -82,7 +87,12 @@ def train_cmd(
 @friendly_errors
 def cv_cmd(
     data: Path = typer.Option(..., "--data", "-d", help="Manifest (.jsonl)."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Model name (`audioclf models`)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name (`audioclf models`), or auto (candidates, best kept).",
+    ),
     folds: str = typer.Option("5", "--folds", "-k", help="Number of folds, or `loso`."),
     group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the folds and summary."),

@@ -172,3 +172,25 @@ def test_cv_with_auto_reports_what_each_fold_kept(tmp_path: Path) -> None:
     assert set(metrics["selected"]) <= {"logreg", "svm"}
     assert all(fold["selected_by"] == "auto" for fold in metrics["folds"])
     assert "kept, per fold" in (tmp_path / "cv" / "report.html").read_text()
+
+
+def test_cli_train_auto_with_a_candidate_list(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=5)
+    config = tmp_path / "auto.yaml"
+    config.write_text("model_options:\n  candidates: [logreg, random_forest]\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(manifest), "--model", "auto", "--config", str(config)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    kept = json.loads((out / "metrics.json").read_text())["selection"]["chosen"]
+    assert kept in {"logreg", "random_forest"}
+    assert f"[bold]{kept}" not in result.output and kept in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model_options:\n  candidates: [logreg, lgoreg]\n")
+    args = ["train", "--data", str(manifest), "--model", "auto", "--config", str(bad)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--no-progress"])
+    assert result.exit_code != 0 and "unknown model 'lgoreg'" in result.output
