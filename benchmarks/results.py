@@ -45,7 +45,11 @@ NOTES = {
         "used, but it needs several clips of a speaker, so such runs are evaluated, not\n"
         "served. Classical models fit on the training and validation speakers together. The\n"
         "Speech Commands `_silence_` clips (background noise, no speaker) are each their\n"
-        "own group. `notes` gives the load average before and after a run: above ~1 other\n"
+        "own group. `auto` (`--model auto`) trains fusion_logreg, compare_logreg, logreg and\n"
+        "audioclf_default on each fold's training speakers and keeps the one with the best\n"
+        "held-out estimate (inner grouped CV for the classical ones, the validation split\n"
+        "for the CNN); `notes` says what the folds kept, and its train time covers all four\n"
+        "candidates. `notes` gives the load average before and after a run: above ~1 other\n"
         "jobs shared the two cores and the train time is inflated."
     ),
     "Serving": (

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from audioclf.data.manifest import read_manifest
+from audioclf.evaluate.compare import load_run_summary
 from audioclf.inference.predictor import Predictor
 from audioclf.train import select
 from audioclf.train.config import TrainConfig
@@ -58,6 +59,7 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     report = (run / "report.html").read_text()
     assert "Model selection" in report
     assert 'href="candidates/logreg/report.html"' in report
+    assert load_run_summary(run).model == f"auto → {best}"
     # the root is an ordinary run folder: it serves
     probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,)
@@ -172,6 +174,7 @@ def test_cv_with_auto_reports_what_each_fold_kept(tmp_path: Path) -> None:
     assert set(metrics["selected"]) <= {"logreg", "svm"}
     assert all(fold["selected_by"] == "auto" for fold in metrics["folds"])
     assert "kept, per fold" in (tmp_path / "cv" / "report.html").read_text()
+    assert load_run_summary(tmp_path / "cv").model.startswith("auto (")
 
 
 def test_cli_train_auto_with_a_candidate_list(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def load_run_summary(run_dir: str | Path) -> RunSummary:
     return RunSummary(
         name=folder.resolve().name,
         path=folder,
-        model=str(metrics.get("model") or "?"),
+        model=_model_text(metrics),
         kind=kind,
         params=_int(metrics.get("params")),
         train_seconds=_float(metrics.get("train_seconds")),
@@ -94,6 +94,17 @@ def load_run_summary(run_dir: str | Path) -> RunSummary:
         std={key: float(std[key]) for key in SCORES if key in std} if kind == "cv" else {},
         n=_int(metrics.get("n_scored", metrics.get("n"))),
     )
+
+
+def _model_text(metrics: dict[str, Any]) -> str:
+    """The model column: ``auto → fusion_logreg`` for a selection, the picks of a cv."""
+    model = str(metrics.get("model") or "?")
+    if metrics.get("selected"):
+        picks = ", ".join(f"{name} ×{n}" for name, n in metrics["selected"].items())
+        return f"{model} ({picks})"
+    if metrics.get("selected_by"):
+        return f"{metrics['selected_by']} → {model}"
+    return model
 
 
 def sort_runs(runs: Sequence[RunSummary], sort_by: str = "balanced_accuracy") -> list[RunSummary]:
