@@ -12,6 +12,7 @@ from audioclf import __version__, cli_data_mix, cli_data_report, cli_data_split,
 from audioclf.cli_common import state
 from audioclf.cli_compare import compare_cmd
 from audioclf.cli_data import data_app
+from audioclf.cli_ensemble import ensemble_cmd
 from audioclf.cli_models import models_cmd
 from audioclf.cli_quickstart import quickstart_cmd
 from audioclf.cli_registry import registry_app, retrain_cmd
@@ -32,6 +33,7 @@ app.command("cv")(cv_cmd)
 app.command("evaluate")(evaluate_cmd)
 app.command("predict")(predict_cmd)
 app.command("compare")(compare_cmd)
+app.command("ensemble")(ensemble_cmd)
 app.command("models")(models_cmd)
 app.command("serve")(serve_cmd)
 app.command("quickstart")(quickstart_cmd)

@@ -37,7 +37,16 @@ class Predictor:
         self._session: Any = None
         self._torch: Any = None
         self._estimator: Any = None
-        if self.card.family == "classical":
+        self._members: list[Predictor] = []
+        if self.card.family == "ensemble":
+            from audioclf.inference.ensemble import MEMBERS
+
+            self._members = [
+                Predictor(self.run.root / MEMBERS / name, backend=backend, threads=threads)
+                for name in self.card.options["members"]
+            ]
+            self.backend = "ensemble"
+        elif self.card.family == "classical":
             from audioclf.models.classical import load_classical
 
             self._estimator = load_classical(self.run.root / self.card.weights)
@@ -92,6 +101,8 @@ class Predictor:
         by runs trained with ``speaker_norm``."""
         if not len(waveforms):
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        if self._members:
+            return self._ensemble_proba(waveforms, batch_size=batch_size)
         if self.card.input != "waveform":
             x = vectors(self.card.input, waveforms, self.sample_rate)
             if self.card.speaker_norm:
@@ -113,6 +124,17 @@ class Predictor:
             np.add.at(out, owner[start : start + batch_size], self._forward(batch))
         out /= np.bincount(owner, minlength=len(waveforms))[:, None]
         return out.astype(np.float32)
+
+    def _ensemble_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
+        """Each member's probabilities, columns in this run's label order, combined."""
+        from audioclf.inference.ensemble import combine_probabilities
+
+        parts = []
+        for member in self._members:
+            probs = member.predict_proba(waveforms, batch_size=batch_size)
+            order = [member.classes_.index(label) for label in self.classes_]
+            parts.append(probs[:, order])
+        return combine_probabilities(parts, self.card.options.get("combine", "product"))
 
     def _speaker_normalised(
         self, x: np.ndarray, speakers: Sequence[str | None] | None

@@ -26,7 +26,9 @@ from typing import Any, Literal
 
 from audioclf.data.manifest import Manifest, read_manifest
 
-InputKind = Literal["waveform", "handcrafted", "pooled", "compare", "egemaps", "compare+pooled"]
+InputKind = Literal[
+    "waveform", "handcrafted", "pooled", "compare", "egemaps", "compare+pooled", "ensemble"
+]
 
 
 class RunFolderError(ValueError):

@@ -1,0 +1,37 @@
+"""``audioclf ensemble RUN RUN… --out DIR``: finished runs combined into one servable run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from audioclf.cli_common import friendly_errors
+from audioclf.console import out
+
+
+@friendly_errors
+def ensemble_cmd(
+    runs: list[Path] = typer.Argument(..., help="Two or more finished run folders."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the ensemble."),
+    combine: str = typer.Option(
+        "product", "--combine", help="product (geometric mean) | mean (soft voting)."
+    ),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Serve several runs as one model: their class probabilities combined."""
+    from audioclf.inference.ensemble import COMBINES, build_ensemble
+
+    if combine not in COMBINES:
+        raise ValueError(f"--combine must be one of {', '.join(COMBINES)}, not {combine!r}")
+    metrics = build_ensemble(runs, out_dir, combine=combine, progress=progress)
+    scored = metrics.get("accuracy")
+    line = f"ensemble of {len(runs)} runs ({combine}) in {out_dir}"
+    if isinstance(scored, float):
+        line += (
+            f": accuracy {scored:.3f} UA {metrics['balanced_accuracy']:.3f} on the members' "
+            f"common test split ({metrics.get('n_test')} clips)"
+        )
+    else:
+        line += " (the members share no test split: score it with `audioclf evaluate`)"
+    out.print(line, highlight=False)

@@ -1,0 +1,101 @@
+"""Ensembles: runs combined into one servable run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audioclf.data.manifest import read_manifest
+from audioclf.inference.ensemble import EnsembleError, build_ensemble, combine_probabilities
+from audioclf.inference.predictor import Predictor
+from audioclf.train.config import TrainConfig
+from audioclf.train.run import train_run
+from tests.corpus_factory import make_corpus
+
+CNN = {"model": "cnn2d_2", "clip_seconds": 0.5, "batch_size": 8, "augment": "none", "epochs": 2}
+
+
+def test_combine_rules_by_hand() -> None:
+    a = np.array([[0.8, 0.2], [0.5, 0.5]])
+    b = np.array([[0.2, 0.8], [0.9, 0.1]])
+    np.testing.assert_allclose(combine_probabilities([a, b], "mean"), [[0.5, 0.5], [0.7, 0.3]])
+    # geometric mean, renormalised: sqrt(.5*.9)=.6708, sqrt(.5*.1)=.2236 → .75 / .25
+    product = combine_probabilities([a, b], "product")
+    np.testing.assert_allclose(product, [[0.5, 0.5], [0.75, 0.25]], atol=1e-6)
+    # a class one member rules out stays (almost) out under the product, not the mean
+    ruled_out = [np.array([[1.0, 0.0]]), np.array([[0.1, 0.9]])]
+    assert combine_probabilities(ruled_out, "product")[0, 1] < 1e-3
+    assert combine_probabilities(ruled_out, "mean")[0, 1] == pytest.approx(0.45)
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("ensemble")
+    manifest = make_corpus(root / "corpus")
+    splits = None
+    runs = []
+    for name, values in (("cnn", CNN), ("logreg", {"model": "logreg"})):
+        result = train_run(
+            TrainConfig.build({"data": str(manifest), **values}),
+            root / name,
+            progress=False,
+            splits=splits,
+        )
+        splits = {
+            n: read_manifest(result.run_dir / "splits" / f"{n}.jsonl")
+            for n in ("train", "val", "test")
+        }
+        runs.append(result.run_dir)
+    return manifest, runs
+
+
+def test_ensemble_serves_the_combined_probabilities(
+    tmp_path: Path, members: tuple[Path, list[Path]]
+) -> None:
+    manifest, runs = members
+    metrics = build_ensemble(runs, tmp_path / "ens", combine="mean", progress=False)
+    # members are copied: the ensemble folder serves on its own
+    assert sorted(p.name for p in (tmp_path / "ens" / "members").iterdir()) == ["1-cnn", "2-logreg"]
+    predictor = Predictor(tmp_path / "ens")
+    assert predictor.backend == "ensemble" and predictor.card.family == "ensemble"
+    clip = read_manifest(manifest)[0].path
+    parts = [Predictor(r).predict_source(clip) for r in runs]
+    np.testing.assert_allclose(predictor.predict_source(clip), (parts[0] + parts[1]) / 2, atol=1e-5)
+    # scored on the members' common test split
+    test = read_manifest(runs[0] / "splits" / "test.jsonl")
+    assert metrics["n_test"] == len(test) and 0 <= metrics["accuracy"] <= 1
+    assert metrics["latency_ms"] > 0 and metrics["params"] > 0
+    saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
+    assert [m["model"] for m in saved["members"]] == ["cnn2d_2", "logreg"]
+    assert (tmp_path / "ens" / "report.html").is_file()
+
+
+def test_members_must_agree(tmp_path: Path, members: tuple[Path, list[Path]]) -> None:
+    _, runs = members
+    with pytest.raises(EnsembleError, match="at least two"):
+        build_ensemble(runs[:1], tmp_path / "one", progress=False)
+    other = make_corpus(tmp_path / "other", classes=("x", "y"), speakers=4, per_class=2)
+    odd = train_run(
+        TrainConfig.build({"data": str(other), "model": "logreg"}), tmp_path / "odd", progress=False
+    )
+    with pytest.raises(EnsembleError, match="differ"):
+        build_ensemble([runs[1], odd.run_dir], tmp_path / "bad", progress=False)
+    with pytest.raises(EnsembleError, match="over a member"):
+        build_ensemble(runs, runs[0], progress=False)
+
+
+def test_cli_ensemble(tmp_path: Path, members: tuple[Path, list[Path]]) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    _, runs = members
+    args = ["ensemble", *map(str, runs), "--out", str(tmp_path / "ens"), "--no-progress"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "common test split" in result.output
+    bad = CliRunner().invoke(app, [*args[:-1], "--combine", "max"])
+    assert bad.exit_code != 0 and "--combine must be one of" in bad.output
