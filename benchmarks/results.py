@@ -49,7 +49,10 @@ NOTES = {
         "audioclf_default on each fold's training speakers and keeps the one with the best\n"
         "held-out estimate (inner grouped CV for the classical ones, the validation split\n"
         "for the CNN); `notes` says what the folds kept, and its train time covers all four\n"
-        "candidates. `notes` gives the load average before and after a run: above ~1 other\n"
+        "candidates. `ensemble-auto-fast-4min` combines, per fold of that auto run, its CNN\n"
+        "candidate and its classical candidate with the best inner-CV estimate (probabilities\n"
+        "multiplied; benchmarks/ensemble.py, no retraining, so no train time of its own).\n"
+        "`notes` gives the load average before and after a run: above ~1 other\n"
         "jobs shared the two cores and the train time is inflated."
     ),
     "Serving": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +234,26 @@ def test_slow_decoding_times_out(
 def test_predict_without_models_is_503(make_client: Callable[..., TestClient]) -> None:
     r = make_client(runs=[]).post("/v1/predict", content=wav_bytes())
     assert r.status_code == 503 and "no model" in r.json()["detail"]
+
+
+def test_an_ensemble_run_is_served_like_any_run(
+    make_client: Callable[..., TestClient], runs: list[Path], tmp_path: Path
+) -> None:
+    from audioclf.inference.ensemble import build_ensemble
+
+    build_ensemble(runs, tmp_path / "both", progress=False)
+    client = make_client(runs=[*runs, tmp_path / "both"], rate_limit_per_minute=0)
+    listed = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+    assert listed["both"]["model"] == "ensemble"
+    # the members share their test split, so the ensemble was scored on it
+    assert listed["both"]["metrics"]["accuracy"] is not None
+    r = client.post("/v1/predict", files={"file": ("clip.wav", wav_bytes(), "audio/wav")})
+    assert r.status_code == 200, r.text
+    results = {res["model"]: res for res in r.json()["results"]}
+    _check_result(results["both"], "both")
+    # the product of the members' probabilities, renormalised
+    members = [results["cnn"]["probabilities"], results["logreg"]["probabilities"]]
+    product = {k: (members[0][k] * members[1][k]) ** 0.5 for k in members[0]}
+    total = sum(product.values())
+    for label, p in results["both"]["probabilities"].items():
+        assert p == pytest.approx(product[label] / total, abs=1e-4)
