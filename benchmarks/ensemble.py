@@ -18,12 +18,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from audioclf.data.manifest import read_manifest
 from audioclf.inference.ensemble import COMBINES, build_ensemble
 from audioclf.models import model_info
 from audioclf.train.cv import aggregate_folds
-from benchmarks.protocols import PROTOCOLS, manifest_for
-from benchmarks.results import ROOT, command_line, record
+from benchmarks.protocols import PROTOCOLS, record_row
+from benchmarks.results import ROOT
 
 
 def pick_members(fold: Path) -> list[Path]:
@@ -58,27 +57,12 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{name} {fold.name}: {label} accuracy {metrics['accuracy']:.3f}")
         results.append(metrics)
     summary = aggregate_folds(results)
-    mean, std = summary["mean"], summary["std"]
-    row = {
-        "protocol": PROTOCOLS[name].description,
-        "model": variant,
-        "clips": len(read_manifest(manifest_for(name))),
-        "folds": len(folds),
-        "WA": f"{mean['accuracy']:.3f} ± {std['accuracy']:.3f}",
-        "UA": f"{mean['balanced_accuracy']:.3f} ± {std['balanced_accuracy']:.3f}",
-        "macro-F1": f"{mean['macro_f1']:.3f} ± {std['macro_f1']:.3f}",
-        "params": None,
-        "train s/fold": None,
-        "latency ms": round(summary["latency_ms"], 1) if summary["latency_ms"] else None,
-        "notes": (
-            "members per fold: "
-            + ", ".join(f"{k}×{n}" for k, n in kept.items())
-            + f"; no retraining (the auto run's candidates); loadavg {load_before:.2f} before, "
-            f"{os.getloadavg()[0]:.2f} after"
-        ),
-    }
-    record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
-    print(row)
+    per_fold = ", ".join(f"{k}×{n}" for k, n in kept.items())
+    notes = (
+        f"members per fold: {per_fold}; no retraining (the auto run's candidates); "
+        f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
+    record_row(name, variant, summary, notes, trained=False)
     return summary
 
 

@@ -95,26 +95,39 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         resume=args.resume,
         progress=not args.quiet,
     )
+    notes = f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    if metrics.get("selected"):  # --model auto: what the folds kept
+        kept = ", ".join(f"{model}×{n}" for model, n in metrics["selected"].items())
+        notes = f"kept {kept}; {notes}"
+    record_row(name, variant, metrics, notes)
+    return metrics
+
+
+def record_row(
+    name: str, variant: str, metrics: dict[str, Any], notes: str, *, trained: bool = True
+) -> dict[str, Any]:
+    """Record one protocol row from a cross-validation summary (``aggregate_folds``) in
+    docs/benchmarks.md with the running command; ``trained=False`` (a row that trained
+    nothing itself) leaves parameters and train time empty."""
     mean, std = metrics["mean"], metrics["std"]
     row = {
-        "protocol": protocol.description,
+        "protocol": PROTOCOLS[name].description,
         "model": variant,
-        "clips": len(read_manifest(data)),
+        "clips": len(read_manifest(manifest_for(name))),
         "folds": metrics["n_folds"],
         "WA": f"{mean['accuracy']:.3f} ± {std['accuracy']:.3f}",
         "UA": f"{mean['balanced_accuracy']:.3f} ± {std['balanced_accuracy']:.3f}",
         "macro-F1": f"{mean['macro_f1']:.3f} ± {std['macro_f1']:.3f}",
-        "params": metrics["params"],
-        "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
+        "params": metrics["params"] if trained else None,
+        "train s/fold": (
+            round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1) if trained else None
+        ),
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
-        "notes": f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after",
+        "notes": notes,
     }
-    if metrics.get("selected"):  # --model auto: what the folds kept
-        kept = ", ".join(f"{model}×{n}" for model, n in metrics["selected"].items())
-        row["notes"] = f"kept {kept}; {row['notes']}"
     record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
     print(row)
-    return metrics
+    return row
 
 
 def main() -> None:

@@ -292,9 +292,9 @@ def _train_classical(
     # held-out estimates before the final fit on train + val: the validation clips scored
     # by a fit on train alone (as the torch models' best epoch is), and grouped k-fold CV
     # inside train + val (what `--model auto` compares; see train/inner_cv.py)
-    val = _known(loaded["val"]) if "val" in loaded else None
+    val = _known(loaded["val"])
     val_scores: dict[str, float] = {}
-    if val is not None and len(val):
+    if len(val):
         probe = fresh()
         first = _known(loaded["train"])
         probe.fit(_vectors(first, config.speaker_norm), first.targets)
@@ -304,7 +304,7 @@ def _train_classical(
             "val_accuracy": scores["accuracy"],
             "val_balanced_accuracy": scores["balanced_accuracy"],
         }
-    train = _fit_set(loaded["train"], loaded.get("val"))
+    train = _known(loaded["train"], loaded["val"])
     x_train = _vectors(train, config.speaker_norm)
     groups = [clip.speaker or clip.id for clip in train.clips]
     val_scores |= inner_cv_scores(fresh, x_train, train.targets, groups, labels, seed=config.seed)
@@ -333,11 +333,6 @@ def _train_classical(
         return _Trained(card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1, val_scores)
     probs = _align(estimator, _vectors(test, config.speaker_norm), len(labels))
     return _Trained(card, probs, 1, 1, val_scores)
-
-
-def _fit_set(train: LoadedSplit, val: LoadedSplit | None) -> LoadedSplit:
-    """Train and validation clips with a known label, as one split."""
-    return _known(train, *([val] if val is not None else []))
 
 
 def _known(*parts: LoadedSplit) -> LoadedSplit:
