@@ -103,12 +103,9 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return metrics
 
 
-def record_row(
-    name: str, variant: str, metrics: dict[str, Any], notes: str, *, trained: bool = True
-) -> dict[str, Any]:
+def record_row(name: str, variant: str, metrics: dict[str, Any], notes: str) -> dict[str, Any]:
     """Record one protocol row from a cross-validation summary (``aggregate_folds``) in
-    docs/benchmarks.md with the running command; ``trained=False`` (a row that trained
-    nothing itself) leaves parameters and train time empty."""
+    docs/benchmarks.md with the running command."""
     mean, std = metrics["mean"], metrics["std"]
     row = {
         "protocol": PROTOCOLS[name].description,
@@ -118,10 +115,8 @@ def record_row(
         "WA": f"{mean['accuracy']:.3f} ± {std['accuracy']:.3f}",
         "UA": f"{mean['balanced_accuracy']:.3f} ± {std['balanced_accuracy']:.3f}",
         "macro-F1": f"{mean['macro_f1']:.3f} ± {std['macro_f1']:.3f}",
-        "params": metrics["params"] if trained else None,
-        "train s/fold": (
-            round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1) if trained else None
-        ),
+        "params": metrics["params"],
+        "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
         "notes": notes,
     }

@@ -35,7 +35,9 @@ def _auto(manifest: Path, candidates: list[str], **extra: Any) -> TrainConfig:
 
 def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: Path) -> None:
     manifest = make_corpus(tmp_path / "corpus")
-    result = train_run(_auto(manifest, ["logreg", "cnn2d_2"]), tmp_path / "run", progress=False)
+    config = _auto(manifest, ["logreg", "cnn2d_2"])
+    config.model_options["ensemble"] = False
+    result = train_run(config, tmp_path / "run", progress=False)
     run = result.run_dir
     selection = result.metrics["selection"]
     scores = {row["model"]: row["score"] for row in selection["candidates"]}
@@ -64,12 +66,38 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,)
 
+    # by default the best of each family is kept together; resuming (which reads the run's
+    # config.yaml) reuses the candidates and replaces the single winner's files
+    config.model_options["ensemble"] = True
+    config.to_yaml(run / "config.yaml")
+    weights = {p.name for p in (run / "candidates" / best).glob("model.*")} - {"model.json"}
+    trained_at = (run / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns
+    result = train_run(config, run, resume=True, progress=False)
+    assert (run / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns == trained_at
+    selection = result.metrics["selection"]
+    assert selection["chosen"] == "cnn2d_2+logreg"
+    assert selection["members"] == ["cnn2d_2", "logreg"]
+    card = json.loads((run / "model.json").read_text())
+    assert card["family"] == "ensemble" and card["options"]["models"] == ["cnn2d_2", "logreg"]
+    assert not [p for p in run.iterdir() if p.name in weights]  # no stale single model
+    assert {p.name for p in (run / "members").iterdir()} == {"1-cnn2d_2", "2-logreg"}
+    # scored on the split's test part, like any run
+    n_test = len(read_manifest(run / "splits" / "test.jsonl"))
+    assert result.metrics["n"] == n_test and 0.0 <= result.metrics["accuracy"] <= 1.0
+    assert load_run_summary(run).model == "auto → cnn2d_2+logreg"
+    report = (run / "report.html").read_text()
+    assert report.count("<b>kept</b>") == 2
+    probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
+    assert probs.shape == (2,) and abs(float(probs.sum()) - 1.0) < 1e-5
 
-def _fake(tmp_path: Path, name: str, val: float, test: float) -> RunResult:
+
+def _fake(
+    tmp_path: Path, name: str, val: float, test: float, family: str = "classical"
+) -> RunResult:
     folder = tmp_path / "candidates" / name
     run = RunFolder(folder)
     folder.mkdir(parents=True)
-    card = ModelCard(name, "classical", "pooled", 16_000, 8000, 0.5, ["a", "b"], 10)
+    card = ModelCard(name, family, "pooled", 16_000, 8000, 0.5, ["a", "b"], 10)
     run.write_card(card)
     metrics = {"model": name, "accuracy": test, "val_balanced_accuracy": val, "n": 4}
     metrics |= {"labels": ["a", "b"], "confusion": [[1, 1], [1, 1]], "train_seconds": 1.0}
@@ -108,6 +136,22 @@ def test_selection_needs_a_validation_score(tmp_path: Path) -> None:
         select._keep_best(RunFolder(tmp_path), {"logreg": result}, seconds=1.0)
 
 
+def test_ensemble_pairs_the_best_of_each_family(tmp_path: Path) -> None:
+    logreg = _fake(tmp_path, "logreg", val=0.9, test=0.9)
+    logreg.metrics["cv_balanced_accuracy"] = 0.6
+    svm = _fake(tmp_path, "svm", val=0.5, test=0.5)
+    svm.metrics["cv_balanced_accuracy"] = 0.7  # judged by inner CV, not by validation
+    cnn = _fake(tmp_path, "cnn2d_1", val=0.4, test=0.99, family="spectrogram")
+    m5 = _fake(tmp_path, "m5", val=0.45, test=0.1, family="waveform")
+    results = {"logreg": logreg, "svm": svm, "cnn2d_1": cnn, "m5": m5}
+    assert select.ensemble_pair(results) == ("m5", "svm")
+    # one family alone: nothing to pair, the single best is kept
+    assert select.ensemble_pair({"logreg": logreg, "svm": svm}) is None
+    del m5.metrics["val_balanced_accuracy"]
+    del cnn.metrics["val_balanced_accuracy"]
+    assert select.ensemble_pair(results) is None
+
+
 def test_resume_reuses_finished_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import audioclf.train.run as run_module
 
@@ -140,7 +184,10 @@ def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValueError, match="unknown model 'lgoreg'"):
         select.candidates(config(candidates=["lgoreg"]))
-    with pytest.raises(select.SelectionError, match="neither"):
+    with pytest.raises(select.SelectionError, match="ensemble"):
+        select.wants_ensemble(config(ensemble="yes"))
+    assert select.wants_ensemble(config()) and not select.wants_ensemble(config(ensemble=False))
+    with pytest.raises(select.SelectionError, match="none of these"):
         select.candidates(config(candidates=["logreg"], vtlp=0.1))
     with pytest.raises(select.SelectionError, match="distinct"):
         select.candidates(config(candidates=["logreg", "logreg"]))

@@ -103,7 +103,8 @@ def _model_text(metrics: dict[str, Any]) -> str:
         picks = ", ".join(f"{name} ×{n}" for name, n in metrics["selected"].items())
         return f"{model} ({picks})"
     if metrics.get("selected_by"):
-        return f"{metrics['selected_by']} → {model}"
+        kept = (metrics.get("selection") or {}).get("chosen") or model
+        return f"{metrics['selected_by']} → {kept}"
     return model
 
 

@@ -330,6 +330,7 @@ _ESTIMATES = {
 def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, str]]:
     """``--model auto``: one row per candidate, the kept one marked."""
     selection: Mapping[str, Any] = metrics.get("selection") or {}
+    kept = selection.get("members") or [selection.get("chosen")]
     rows = []
     for row in selection.get("candidates") or []:
         name = str(row["model"])
@@ -338,7 +339,7 @@ def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, 
             {
                 "model": name,
                 "link": f"candidates/{name}/report.html" if report.is_file() else "",
-                "kept": "kept" if name == selection.get("chosen") else "",
+                "kept": "kept" if name in kept else "",
                 "estimate": _ESTIMATES.get(str(row.get("estimate")), "none"),
                 "score": _num(row.get("score")),
                 "train": _duration(row["train_seconds"]) if row.get("train_seconds") else "—",

@@ -89,7 +89,8 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         confusion[np.ix_(idx, idx)] += np.asarray(r["confusion"], dtype=np.int64)
     first = results[0] if results else {}
     latencies = [r["latency_ms"] for r in results if r.get("latency_ms") is not None]
-    chosen = Counter(r["model"] for r in results if r.get("selected_by"))
+    # --model auto: what each fold kept (one model, or an ensemble's members joined by +)
+    chosen = Counter(r["selection"]["chosen"] for r in results if r.get("selected_by"))
     aggregate: dict[str, Any] = {
         "kind": "cv",
         "model": first.get("selected_by") or first.get("model"),
