@@ -62,6 +62,13 @@ def test_deterministic(name: str) -> None:
     np.testing.assert_array_equal(a, b)
 
 
+def test_pretrained_embedding_model_is_registered() -> None:
+    info = model_info("speech_embedding_logreg")
+    assert (info.family, info.input) == ("classical", "speech_embedding")
+    model = create_model("speech_embedding_logreg", 3)[-1]
+    assert (model.C, model.class_weight) == (0.1, "balanced")
+
+
 def test_create_model_defaults() -> None:
     svm = create_model("svm", 3)[-1]
     assert (svm.kernel, svm.probability, svm.class_weight) == ("rbf", True, "balanced")

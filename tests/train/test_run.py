@@ -159,6 +159,18 @@ def test_opensmile_model_run(tmp_path: Path) -> None:
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
 
 
+def test_pretrained_speech_embedding_model_run(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    config = TrainConfig.build({"data": str(manifest), "model": "speech_embedding_logreg"})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert (result.card.family, result.card.input) == ("classical", "speech_embedding")
+    assert result.metrics["accuracy"] >= 0.75
+    predictor = Predictor(result.run_dir)
+    assert predictor.backend == "sklearn"
+    probs = predictor.predict_source(read_manifest(manifest)[0].path)
+    assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
 def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path) -> None:
     from audioclf.evaluate.evaluate_run import evaluate_run
     from audioclf.features.speaker_norm import SpeakerNormError

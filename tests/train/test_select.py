@@ -198,7 +198,11 @@ def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [(c.model, c.options) for c in chosen] == [("logreg", {}), ("cnn2d_1", {"n_mels": 32})]
     # the default list leaves out the openSMILE models when opensmile is missing
     monkeypatch.setattr(select, "find_spec", lambda name: None)
-    assert [c.model for c in select.candidates(config())] == ["logreg", "audioclf_default"]
+    assert [c.model for c in select.candidates(config())] == [
+        "speech_embedding_logreg",
+        "logreg",
+        "audioclf_default",
+    ]
 
 
 def test_budget_shares_what_is_left_between_neural_candidates(

@@ -20,16 +20,19 @@ def input_parts(kind: str) -> list[str]:
 
 def vector_function(kind: str) -> VectorFn:
     """The feature function of a vector input kind (``handcrafted``, ``pooled``, the
-    openSMILE functionals ``compare`` and ``egemaps``, or parts joined with ``+``, whose
-    vectors are concatenated in order)."""
+    openSMILE functionals ``compare`` and ``egemaps``, the pretrained
+    ``speech_embedding``, or parts joined with ``+``, whose vectors are concatenated in
+    order)."""
     from audioclf.features.handcrafted import issa_features, pooled_stats
     from audioclf.features.smile import compare_functionals, egemaps_functionals
+    from audioclf.features.speech_embedding import speech_embedding_stats
 
     functions: dict[str, VectorFn] = {
         "handcrafted": issa_features,
         "pooled": pooled_stats,
         "compare": compare_functionals,
         "egemaps": egemaps_functionals,
+        "speech_embedding": speech_embedding_stats,
     }
     parts = input_parts(kind)
     unknown = [part for part in parts if part not in functions]

@@ -181,6 +181,24 @@ def egemaps_logreg(
     return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
 
 
+@register_model(
+    "speech_embedding_logreg",
+    family="classical",
+    input="speech_embedding",
+    description="Logistic regression on pooled Google speech embeddings (KWS-pretrained, 288)",
+)
+def speech_embedding_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    random_state: int = 0,
+) -> Pipeline:
+    """StandardScaler → LogisticRegression on the mean/std/max of the pretrained
+    keyword-spotting embedding (:mod:`audioclf.features.speech_embedding`)."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
+
+
 def _check_training_set(X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803
     if X.ndim != 2:
         raise ClassicalModelError(f"features must be (n_clips, dim), got shape {X.shape}")

@@ -27,7 +27,14 @@ from typing import Any, Literal
 from audioclf.data.manifest import Manifest, read_manifest
 
 InputKind = Literal[
-    "waveform", "handcrafted", "pooled", "compare", "egemaps", "compare+pooled", "ensemble"
+    "waveform",
+    "handcrafted",
+    "pooled",
+    "compare",
+    "egemaps",
+    "compare+pooled",
+    "speech_embedding",
+    "ensemble",
 ]
 
 

@@ -48,8 +48,14 @@ from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 if TYPE_CHECKING:
     from audioclf.train.run import RunResult
 
-# cheapest first; the ComParE-based ones need the `smile` extra (opensmile)
-CANDIDATES = ("fusion_logreg", "compare_logreg", "logreg", DEFAULT_MODEL)
+# classical first (cheapest); the ComParE-based ones need the `smile` extra (opensmile)
+CANDIDATES = (
+    "speech_embedding_logreg",
+    "fusion_logreg",
+    "compare_logreg",
+    "logreg",
+    DEFAULT_MODEL,
+)
 # balanced accuracy (UA), the figure the trainer picks epochs on, estimated without the
 # test split: inner grouped CV when the candidate has it, else the validation split
 SELECTION_KEYS = ("cv_balanced_accuracy", "val_balanced_accuracy")

