@@ -70,6 +70,7 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     # config.yaml) reuses the candidates and replaces the single winner's files
     config.model_options["ensemble"] = True
     config.to_yaml(run / "config.yaml")
+    (run / "notes.txt").write_text("mine")  # not audioclf's: a new selection leaves it
     weights = {p.name for p in (run / "candidates" / best).glob("model.*")} - {"model.json"}
     trained_at = (run / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns
     result = train_run(config, run, resume=True, progress=False)
@@ -80,6 +81,8 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     card = json.loads((run / "model.json").read_text())
     assert card["family"] == "ensemble" and card["options"]["models"] == ["cnn2d_2", "logreg"]
     assert not [p for p in run.iterdir() if p.name in weights]  # no stale single model
+    assert (run / "notes.txt").read_text() == "mine"
+    assert "members" in selection["files"] and "notes.txt" not in selection["files"]
     assert {p.name for p in (run / "members").iterdir()} == {"1-cnn2d_2", "2-logreg"}
     # scored on the split's test part, like any run
     n_test = len(read_manifest(run / "splits" / "test.jsonl"))

@@ -33,14 +33,17 @@ whole selection's time, since that is what the run cost.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioclf.console import console
 from audioclf.data.manifest import Manifest
+from audioclf.inference.ensemble import MEMBERS
 from audioclf.models import model_info
 from audioclf.train.config import AUTO, DEFAULT_MODEL, TrainConfig
 from audioclf.train.runfolder import ModelCard, RunFolder, write_json
@@ -67,6 +70,8 @@ _SELECTION_OPTIONS = ("candidates", "ensemble")
 # what the selection owns in its run folder; everything else there is the kept model's
 # and is replaced when a resumed selection keeps another one
 _OWN = {CANDIDATE_DIR, "splits", "config.yaml"}
+# what a kept model always writes into the run folder (listed for the next _clear)
+_WRITTEN = {"model.json", "labels.json", "metrics.json", "report.html"}
 # files of a candidate that are not copied up: the split is the same, the checkpoint is
 # only for resuming that candidate, and the config is the candidate's, not the selection's
 _NOT_COPIED = {"splits", "checkpoint.pt", "config.yaml"}
@@ -233,14 +238,32 @@ def _rows(results: dict[str, RunResult]) -> list[dict[str, Any]]:
 
 
 def _clear(run: RunFolder) -> None:
-    """Remove a previously kept model's files (a resumed selection may keep another)."""
-    for item in run.root.iterdir():
-        if item.name in _OWN:
+    """Remove the files a previous selection kept in ``run`` (a resumed selection may keep
+    another model). Only the names that selection listed in its metrics.json go: the
+    folder may hold things audioclf did not write."""
+    if not run.metrics.is_file():
+        return
+    try:
+        previous = json.loads(run.metrics.read_text()).get("selection") or {}
+    except (OSError, ValueError):
+        return
+    for name in previous.get("files") or []:
+        if (
+            not isinstance(name, str)
+            or name in _OWN
+            or Path(name).name != name
+            or name in ("", ".", "..")
+        ):
             continue
-        if item.is_dir():
+        item = run.root / name
+        if item.is_dir() and not item.is_symlink():
             shutil.rmtree(item)
-        else:
+        elif item.exists() or item.is_symlink():
             item.unlink()
+
+
+def _names(run: RunFolder) -> set[str]:
+    return {item.name for item in run.root.iterdir()}
 
 
 def _record(
@@ -281,15 +304,19 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
         raise SelectionError("no candidate has a validation score to compare")
     _clear(run)
     source = results[best].run_dir
+    copied = []
     for item in source.iterdir():
         if item.name in _NOT_COPIED or item.name.endswith(".tmp"):
             continue
         target = run.root / item.name
         if item.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(item, target)
         else:
             shutil.copy2(item, target)
-    selection = {"chosen": best, "members": [best]}
+        copied.append(item.name)
+    files = sorted({*copied, *_WRITTEN} - _OWN)
+    selection = {"chosen": best, "members": [best], "files": files}
     return _record(run, results[best].metrics, _rows(results), selection, seconds=seconds)
 
 
@@ -323,9 +350,16 @@ def _keep_ensemble(
     from audioclf.inference.ensemble import build_ensemble
 
     _clear(run)
+    before = _names(run)
     members = [results[name].run_dir for name in pair]
     metrics = build_ensemble(members, run.root, combine="product", progress=progress)
-    selection = {"chosen": "+".join(pair), "members": list(pair), "combine": "product"}
+    files = sorted((_names(run) - before) | {MEMBERS, *_WRITTEN} - _OWN)
+    selection = {
+        "chosen": "+".join(pair),
+        "members": list(pair),
+        "combine": "product",
+        "files": files,
+    }
     return _record(run, metrics, _rows(results), selection, seconds=seconds)
 
 
