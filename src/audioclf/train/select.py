@@ -65,8 +65,6 @@ SELECTION_KEYS = ("cv_balanced_accuracy", "val_balanced_accuracy")
 # the share of --time-budget the neural candidates get even when the classical ones overrun
 NEURAL_FLOOR = 0.5
 CANDIDATE_DIR = "candidates"
-# model_options keys of an auto run besides the candidates' own options
-_SELECTION_OPTIONS = ("candidates", "ensemble")
 # what the selection owns in its run folder; everything else there is the kept model's
 # and is replaced when a resumed selection keeps another one
 _OWN = {CANDIDATE_DIR, "splits", "config.yaml"}
