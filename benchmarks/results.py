@@ -55,12 +55,7 @@ NOTES = {
         "probabilities multiplied; `auto-fast-single` (fast-single.yaml) keeps the single\n"
         "best instead. `notes` says what the folds kept; train time covers all the\n"
         "candidates. Both auto rows of a corpus read the same trained candidates (the second\n"
-        "ran with `--resume` on a copy of the first's folds). On Emo-DB and RAVDESS the CNN\n"
-        "and openSMILE candidates were trained before speech_embedding_logreg joined the\n"
-        "list, which `--resume` then trained into each fold (seconds, which the CNN's budget\n"
-        "would have lost; it was never kept there); on RAVDESS they also predate the CNN's\n"
-        "half-budget floor (it got down to ~1.6 of the 2 minutes now promised). The FSDD and\n"
-        "Speech Commands auto rows ran from scratch with the final code.\n"
+        "ran with `--resume` on a copy of the first's folds).\n"
         "`notes` gives the load average before and after a run: above ~1 other\n"
         "jobs shared the two cores and the train time is inflated."
     ),
