@@ -118,25 +118,34 @@ def random_forest(
     return Pipeline([("randomforestclassifier", classifier)])
 
 
-@register_model(
+def _logreg_on(name: str, *, input: str, C: float, description: str) -> None:  # noqa: N803
+    """Register :func:`logreg` over another feature vector as ``name``, with the
+    regularisation that suits that vector as its default ``C``."""
+    default_c = C
+
+    def constructor(
+        n_classes: int,
+        *,
+        sample_rate: int = 16_000,
+        C: float = default_c,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+        random_state: int = 0,
+    ) -> Pipeline:
+        return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = f"StandardScaler → LogisticRegression (C={C:g}): {description}"
+    register_model(name, family="classical", input=input, description=description)(constructor)
+
+
+# The paralinguistics baseline, strongly regularised for 6373 dimensions: on Emo-DB (5-fold
+# by speaker) accuracy varied by less than 0.01 for C from 0.01 to 1, so the default is the
+# fastest to converge.
+_logreg_on(
     "compare_logreg",
-    family="classical",
     input="compare",
+    C=0.01,
     description="Logistic regression on openSMILE ComParE 2016 functionals (6373; extra 'smile')",
 )
-def compare_logreg(
-    n_classes: int,
-    *,
-    sample_rate: int = 16_000,
-    C: float = 0.01,  # noqa: N803 - scikit-learn's name for the inverse regularisation
-    random_state: int = 0,
-) -> Pipeline:
-    """StandardScaler → LogisticRegression, strongly regularised for 6373 dimensions.
-
-    The paralinguistics baseline: on Emo-DB (5-fold by speaker) accuracy varied by less
-    than 0.01 for C from 0.01 to 1, so the default is the fastest to converge.
-    """
-    return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
 
 
 @register_model(
@@ -164,39 +173,22 @@ def compare_svm(
     return make_pipeline(StandardScaler(), classifier)
 
 
-@register_model(
+_logreg_on(
     "egemaps_logreg",
-    family="classical",
     input="egemaps",
+    C=0.1,
     description="Logistic regression on openSMILE eGeMAPS v02 functionals (88; extra 'smile')",
 )
-def egemaps_logreg(
-    n_classes: int,
-    *,
-    sample_rate: int = 16_000,
-    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
-    random_state: int = 0,
-) -> Pipeline:
-    """StandardScaler → LogisticRegression on the 88 affect-oriented eGeMAPS functionals."""
-    return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
 
 
-@register_model(
+# the mean/std/max of the pretrained keyword-spotting embedding
+# (audioclf.features.speech_embedding)
+_logreg_on(
     "speech_embedding_logreg",
-    family="classical",
     input="speech_embedding",
+    C=0.1,
     description="Logistic regression on pooled Google speech embeddings (KWS-pretrained, 288)",
 )
-def speech_embedding_logreg(
-    n_classes: int,
-    *,
-    sample_rate: int = 16_000,
-    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
-    random_state: int = 0,
-) -> Pipeline:
-    """StandardScaler → LogisticRegression on the mean/std/max of the pretrained
-    keyword-spotting embedding (:mod:`audioclf.features.speech_embedding`)."""
-    return logreg(n_classes, sample_rate=sample_rate, C=C, random_state=random_state)
 
 
 def _check_training_set(X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -219,6 +220,13 @@ def _score(metrics: dict[str, Any]) -> float:
     return float(metrics[key]) if key else float("-inf")
 
 
+def _best(results: dict[str, RunResult], names: Iterable[str]) -> str | None:
+    """The one of ``names`` with the best held-out estimate (ties go to the earlier, i.e.
+    cheaper, candidate), or None when none has an estimate."""
+    scored = [name for name in names if _score(results[name].metrics) > float("-inf")]
+    return max(scored, key=lambda name: _score(results[name].metrics)) if scored else None
+
+
 def _rows(results: dict[str, RunResult]) -> list[dict[str, Any]]:
     """Every candidate's estimate, how it was made, and its cost."""
     return [
@@ -296,9 +304,8 @@ def _record(
 
 def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float) -> RunResult:
     """Copy the best candidate's files into ``run`` and record the selection."""
-    # ties go to the earlier (cheaper) candidate: max() keeps the first maximum
-    best = max(results, key=lambda name: _score(results[name].metrics))
-    if _score(results[best].metrics) == float("-inf"):
+    best = _best(results, results)
+    if best is None:
         raise SelectionError("no candidate has a validation score to compare")
     _clear(run)
     source = results[best].run_dir
@@ -321,18 +328,10 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
 def ensemble_pair(results: dict[str, RunResult]) -> tuple[str, str] | None:
     """The best neural and the best classical candidate by their held-out estimates, or
     None when one family did not run (or has no estimate)."""
-
-    def best(classical: bool) -> str | None:
-        names = [
-            name
-            for name, result in results.items()
-            if (result.card.family == "classical") == classical
-            and _score(result.metrics) > float("-inf")
-        ]
-        return max(names, key=lambda n: _score(results[n].metrics)) if names else None
-
-    neural, classical = best(False), best(True)
-    return (neural, classical) if neural and classical else None
+    classical = {name for name, result in results.items() if result.card.family == "classical"}
+    neural = _best(results, [name for name in results if name not in classical])
+    best_classical = _best(results, [name for name in results if name in classical])
+    return (neural, best_classical) if neural and best_classical else None
 
 
 def _keep_ensemble(
