@@ -1,7 +1,7 @@
 """Speaker-independent cross-validation protocols on the real corpora (issue 3's table).
 
-    .venv/bin/python -m benchmarks.protocols emodb --model audioclf_default
-    .venv/bin/python -m benchmarks.protocols ravdess fsdd speechcommands
+    .venv/bin/python -m benchmarks.protocols emodb fsdd          # the default model (auto)
+    .venv/bin/python -m benchmarks.protocols ravdess --model audioclf_default
 
 Each protocol prepares its manifest with the corpus recipe (cached under
 benchmarks/.work/), runs grouped k-fold CV through `audioclf.train.cv`, and records the
@@ -128,7 +128,7 @@ def record_row(name: str, variant: str, metrics: dict[str, Any], notes: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("protocols", nargs="+", choices=sorted(PROTOCOLS))
-    parser.add_argument("--model", default="audioclf_default")
+    parser.add_argument("--model", default=None, help="default: the default model (auto)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--config", default=None, help="YAML training config")
     parser.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 from pathlib import Path
 
 import soundfile as sf
@@ -25,8 +26,18 @@ def test_quickstart_no_serve_then_predict(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "test on held-out voices: accuracy" in first.output
     assert "serving at" not in first.output
-    for name in ("metrics.json", "model.onnx", "report.html", "config.yaml", "labels.json"):
+    for name in ("metrics.json", "model.json", "report.html", "config.yaml", "labels.json"):
         assert (run / name).is_file(), name
+    # the default model: auto, here the speech embedding and the CNN served together
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["selected_by"] == "auto"
+    assert [c["model"] for c in metrics["selection"]["candidates"]] == [
+        "speech_embedding_logreg",
+        "logreg",
+        "audioclf_default",
+    ]
+    assert "audioclf_default" in metrics["selection"]["members"]
+    assert list((run / "members").glob("*/model.onnx"))
     # speaker-independent: no synthetic voice on two sides
     sides = {
         s: set(read_manifest(run / "splits" / f"{s}.jsonl").speakers) for s in ("train", "test")

@@ -56,7 +56,7 @@ def quickstart_cmd(
     out.print(f"model: {result.run_dir} {trained}", highlight=False)
     out.print(
         f"[bold]test on held-out voices:[/] {_summary(result.metrics)}  "
-        f"(report: {result.run_dir / 'report.html'}, ONNX: {result.run_dir / 'model.onnx'})",
+        f"(report: {result.run_dir / 'report.html'})",
         highlight=False,
     )
     if serve:

@@ -34,6 +34,12 @@ def _headline(metrics: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _contents(run_dir: Path) -> str:
+    """What a user opens first in a run folder (an ensemble keeps its ONNX per member)."""
+    names = ("report.html", "metrics.json", "model.onnx", "members")
+    return ", ".join(n + ("/" if n == "members" else "") for n in names if (run_dir / n).exists())
+
+
 @friendly_errors
 def train_cmd(
     data: Path | None = typer.Option(None, "--data", "-d", help="Manifest (.jsonl) to train on."),
@@ -41,7 +47,8 @@ def train_cmd(
         None,
         "--model",
         "-m",
-        help="Model name (`audioclf models`), or auto (candidates tried, the best kept).",
+        help="Model name (`audioclf models`); default auto: candidates tried on one split, "
+        "the best neural and classical one kept together (4-minute budget).",
     ),
     split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
@@ -49,7 +56,7 @@ def train_cmd(
     time_budget: float | None = typer.Option(
         None,
         "--time-budget",
-        help="Minutes of training: epochs are cut to fit.",
+        help="Minutes of training: epochs are cut to fit (auto: 4 unless given).",
     ),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),
@@ -81,7 +88,7 @@ def train_cmd(
         )
     result = train_run(config, out_dir, resume=resume, progress=progress)
     out.print(f"[bold]{result.card.model}[/] on {config.data}: {_headline(result.metrics)}")
-    out.print(f"run folder {result.run_dir} (report.html, model.onnx, metrics.json)")
+    out.print(f"run folder {result.run_dir} ({_contents(result.run_dir)})")
 
 
 @friendly_errors
@@ -91,7 +98,7 @@ def cv_cmd(
         None,
         "--model",
         "-m",
-        help="Model name (`audioclf models`), or auto (candidates tried, the best kept).",
+        help="Model name (`audioclf models`); default auto (4-minute budget per fold).",
     ),
     folds: str = typer.Option("5", "--folds", "-k", help="Number of folds, or `loso`."),
     group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
@@ -100,7 +107,7 @@ def cv_cmd(
     time_budget: float | None = typer.Option(
         None,
         "--time-budget",
-        help="Minutes of training per fold: epochs are cut to fit.",
+        help="Minutes of training per fold: epochs are cut to fit (auto: 4 unless given).",
     ),
     config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed."),

@@ -221,7 +221,8 @@ def test_budget_shares_what_is_left_between_neural_candidates(
     # ... less what the first neural candidate already used of it
     assert select._budget(with_budget, -600.0, 60.0, torch_left=1) == pytest.approx(2.0)
     assert select._budget(with_budget, -6000.0, -6000.0, torch_left=1) == pytest.approx(0.1)
-    assert select._budget(TrainConfig.build({}), 0.0, 0.0, torch_left=1) is None
+    unlimited = TrainConfig.build({"time_budget": None})
+    assert select._budget(unlimited, 0.0, 0.0, torch_left=1) is None
 
 
 def test_cv_with_auto_reports_what_each_fold_kept(tmp_path: Path) -> None:

@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DEFAULT_MODEL = "audioclf_default"
-# not a model but a choice among several: see audioclf.train.select
+# not a model but a choice among several (see audioclf.train.select), and the default
 AUTO = "auto"
+DEFAULT_MODEL = AUTO
+AUTO_DEFAULTS: dict[str, Any] = {
+    "time_budget": 4.0,
+    "epochs": 20,
+    "augment": "light",
+}
+"""What ``auto`` uses where the config and the flags do not say: a fold of all its
+candidates in about four minutes on two cores (176-253 s on the four protocols of
+docs/benchmarks.md, whose auto rows ran exactly this configuration). The neural
+candidate gets up to 20 epochs with light augmentation, since pitch shift and time
+stretch triple a step and a 4-minute budget would leave it a handful of epochs. Write
+``time_budget: null`` in a config for no limit."""
 
 
 class TrainConfig(BaseModel):
@@ -23,7 +34,11 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     data: str | None = Field(None, description="Manifest (JSON Lines) the run trains on.")
-    model: str = DEFAULT_MODEL
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="A model of the zoo (`audioclf models`), or auto: several candidates "
+        "trained on one split, the best neural and the best classical one kept together.",
+    )
     model_options: dict[str, Any] = Field(default_factory=dict)
     sample_rate: int = Field(16_000, gt=0)
     clip_seconds: float | None = Field(
@@ -82,6 +97,14 @@ class TrainConfig(BaseModel):
     max_seconds: float | None = Field(
         600.0, gt=0, description="Clips longer than this are skipped when loading."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_defaults(cls, values: Any) -> Any:
+        """``auto``'s own defaults (:data:`AUTO_DEFAULTS`) under what was given."""
+        if isinstance(values, dict) and values.get("model", DEFAULT_MODEL) == AUTO:
+            return {**AUTO_DEFAULTS, **values}
+        return values
 
     def to_yaml(self, path: str | Path) -> Path:
         path = Path(path)

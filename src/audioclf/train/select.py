@@ -46,7 +46,7 @@ from audioclf.console import console
 from audioclf.data.manifest import Manifest
 from audioclf.inference.ensemble import MEMBERS
 from audioclf.models import model_info
-from audioclf.train.config import AUTO, DEFAULT_MODEL, TrainConfig
+from audioclf.train.config import AUTO, TrainConfig
 from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ CANDIDATES = (
     "fusion_logreg",
     "compare_logreg",
     "logreg",
-    DEFAULT_MODEL,
+    "audioclf_default",
 )
 # balanced accuracy (UA), the figure the trainer picks epochs on, estimated without the
 # test split: inner grouped CV when the candidate has it, else the validation split

@@ -1,0 +1,52 @@
+"""The run configuration: defaults, auto's own defaults, files and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audioclf.train.config import AUTO, AUTO_DEFAULTS, DEFAULT_MODEL, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_default_model_is_auto_with_a_four_minute_budget() -> None:
+    config = TrainConfig.build()
+    assert config.model == DEFAULT_MODEL == AUTO
+    assert (config.time_budget, config.epochs, config.augment) == (4.0, 20, "light")
+
+
+def test_a_named_model_keeps_the_trainer_defaults() -> None:
+    config = TrainConfig.build(model="cnn2d_1")
+    assert (config.time_budget, config.epochs, config.augment) == (None, 60, "default")
+
+
+def test_what_is_given_wins_over_autos_defaults(tmp_path: Path) -> None:
+    given = TrainConfig.build({"epochs": 5}, time_budget=2.5)
+    assert (given.time_budget, given.epochs, given.augment) == (2.5, 5, "light")
+    # a config file can ask for no limit at all
+    path = tmp_path / "unlimited.yaml"
+    path.write_text("time_budget: null\naugment: default\n")
+    unlimited = TrainConfig.from_yaml(path)
+    assert (unlimited.model, unlimited.time_budget, unlimited.augment) == (AUTO, None, "default")
+
+
+def test_a_saved_auto_config_reads_back_unchanged(tmp_path: Path) -> None:
+    config = TrainConfig.build({"time_budget": None, "epochs": 7})
+    assert TrainConfig.from_yaml(config.to_yaml(tmp_path / "config.yaml")) == config
+
+
+def test_the_default_is_the_configuration_the_benchmark_rows_measured() -> None:
+    """docs/benchmarks.md measured auto as `--config benchmarks/configs/fast.yaml
+    --time-budget 4`; the default must be exactly that run."""
+    benchmarked = TrainConfig.from_yaml(
+        ROOT / "benchmarks" / "configs" / "fast.yaml", model=AUTO, time_budget=4, data="x.jsonl"
+    )
+    assert TrainConfig.build(data="x.jsonl") == benchmarked
+    assert set(AUTO_DEFAULTS) <= set(TrainConfig.model_fields)
+
+
+def test_bad_values_name_the_field() -> None:
+    with pytest.raises(ValueError, match="time_budget"):
+        TrainConfig.build(time_budget=-1)
