@@ -135,11 +135,16 @@ def test_classical_model_run(tmp_path: Path) -> None:
     assert result.metrics["cv_folds"] == 3  # the three speakers of train + val
     assert 0.0 <= result.metrics["cv_balanced_accuracy"] <= 1.0
     assert result.metrics["fit_on"] == "train+val"
+    # exported like the torch models: ONNX serves, the fitted estimator is the fallback
+    assert result.card.onnx and (result.run_dir / "model.onnx").is_file()
     predictor = Predictor(result.run_dir)
-    assert predictor.backend == "sklearn"
+    assert predictor.backend == "onnx"
+    fallback = Predictor(result.run_dir, backend="torch")
+    assert fallback.backend == "sklearn"
     y = read_manifest(manifest)[0]
     probs = predictor.predict_source(y.path)
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+    np.testing.assert_allclose(probs, fallback.predict_source(y.path), atol=1e-4)
 
 
 def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:
@@ -166,7 +171,7 @@ def test_pretrained_speech_embedding_model_run(tmp_path: Path) -> None:
     assert (result.card.family, result.card.input) == ("classical", "speech_embedding")
     assert result.metrics["accuracy"] >= 0.75
     predictor = Predictor(result.run_dir)
-    assert predictor.backend == "sklearn"
+    assert predictor.backend == "onnx"
     probs = predictor.predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
 
@@ -208,6 +213,7 @@ def test_fusion_model_run_shares_the_feature_cache_with_its_parts(
         progress=False,
     )
     assert fused.card.input == "compare+pooled" and fused.metrics["params"] > 0
+    assert fused.card.onnx and (fused.run_dir / "model.onnx").is_file()
     assert fused.metrics["accuracy"] >= 0.75
     probs = Predictor(fused.run_dir).predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5

@@ -1,10 +1,11 @@
 """Predictor: a run folder in, class probabilities for waveforms out.
 
 scikit-learn style — ``classes_`` and ``predict_proba`` — the same for the ONNX graph
-(the default: fast, no torch at inference) and the PyTorch weights (the fallback when a
-run has no ONNX file). Preprocessing is the one used in training: audio at the run's
-sample rate, overlapping crops of the training length averaged so a long clip is judged
-whole, or the run's fixed feature vector.
+(the default: fast, no torch and no unpickling at inference) and the PyTorch weights or
+the scikit-learn estimator (the fallback when a run has no ONNX file). Preprocessing is
+the one used in training: audio at the run's sample rate, overlapping crops of the
+training length averaged so a long clip is judged whole, or the run's fixed feature
+vector.
 """
 
 from __future__ import annotations
@@ -46,24 +47,17 @@ class Predictor:
                 for name in self.card.options["members"]
             ]
             self.backend = "ensemble"
-        elif self.card.family == "classical":
+        elif self.card.family == "classical" and not (
+            backend in ("auto", "onnx") and self.card.onnx and self.run.onnx.is_file()
+        ):
+            # runs from before classical models had ONNX, or backend="torch" (the
+            # trained object itself, which for these is the scikit-learn estimator)
             from audioclf.models.classical import load_classical
 
             self._estimator = load_classical(self.run.root / self.card.weights)
             self.backend = "sklearn"
         elif backend in ("auto", "onnx") and self.run.onnx.is_file():
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = threads
-            # Idle worker threads must not spin: a server holds several sessions and
-            # decodes audio on the same cores, and spinning threads of an idle model steal
-            # the CPU from the busy one.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(
-                str(self.run.onnx), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = _onnx_session(self.run.onnx, threads)
             self.backend = "onnx"
         elif backend == "onnx":
             raise RunFolderError(f"{self.run.root}: no model.onnx; use the torch backend")
@@ -109,7 +103,7 @@ class Predictor:
                 x = self._speaker_normalised(x, speakers)
             if self._estimator is not None:
                 return _align(self._estimator, x, len(self.classes_))
-            return self._forward(x).astype(np.float32)
+            return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
         crops: list[np.ndarray] = []
         owner: list[int] = []
         for i, y in enumerate(waveforms):
@@ -153,6 +147,19 @@ class Predictor:
         """Probabilities for one file or byte string (any format the loader reads)."""
         y = load(source, self.sample_rate, max_seconds=max_seconds)
         return self.predict_proba([y])[0]
+
+
+def _onnx_session(path: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    # Idle worker threads must not spin: a server holds several sessions and decodes
+    # audio on the same cores, and spinning threads of an idle model steal the CPU from
+    # the busy one.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _align(estimator: Any, x: np.ndarray, n_classes: int) -> np.ndarray:

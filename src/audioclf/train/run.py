@@ -21,7 +21,7 @@ from audioclf.console import console
 from audioclf.data.manifest import Manifest, SkippedFile, read_manifest
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.features.cache import FeatureCache
-from audioclf.inference.export import export_onnx, verify_onnx
+from audioclf.inference.export import ExportError, export_onnx, verify_onnx
 from audioclf.models import count_parameters, model_info
 from audioclf.train.build import build_torch_model
 from audioclf.train.config import AUTO, TrainConfig
@@ -312,6 +312,9 @@ def _train_classical(
     estimator.fit(x_train, train.targets)
     weights = "model.joblib"
     save_classical(estimator, run.root / weights)
+    test = loaded["test"]
+    x_test = _vectors(test, config.speaker_norm) if len(test) else x_train[:0]
+    onnx = _export_classical(estimator, run, np.concatenate([x_train[:256], x_test]))
     card = ModelCard(
         model=config.model,
         family=info.family,
@@ -322,17 +325,36 @@ def _train_classical(
         labels=labels,
         params=estimator_size(estimator),
         options=dict(config.model_options),
-        onnx=False,
+        onnx=onnx,
         weights=weights,
         task=config.task,
         speaker_norm=config.speaker_norm,
     )
     run.write_card(card)
-    test = loaded["test"]
     if not len(test):
         return _Trained(card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1, val_scores)
-    probs = _align(estimator, _vectors(test, config.speaker_norm), len(labels))
+    probs = _align(estimator, x_test, len(labels))
     return _Trained(card, probs, 1, 1, val_scores)
+
+
+def _export_classical(estimator: Any, run: RunFolder, rows: np.ndarray) -> bool:
+    """model.onnx for a classical run (feature vector in), checked against scikit-learn
+    on real feature rows; False, with the reason shown, when the model cannot have one
+    (a class missing from training: its columns would not match labels.json)."""
+    from audioclf.inference.export_classical import (
+        export_classical_onnx,
+        verify_classical_onnx,
+    )
+
+    try:
+        export_classical_onnx(estimator, run.onnx, rows.shape[1])
+    except ExportError as err:
+        run.onnx.unlink(missing_ok=True)
+        console.print(f"[yellow]note:[/] no model.onnx for this run: {err}", highlight=False)
+        return False
+    worst = verify_classical_onnx(estimator, run.onnx, rows)
+    console.print(f"exported {run.onnx} (max |ΔP| vs scikit-learn {worst:.1e})")
+    return True
 
 
 def _known(*parts: LoadedSplit) -> LoadedSplit:
