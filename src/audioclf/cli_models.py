@@ -39,8 +39,8 @@ def models_table(family: str | None = None) -> Table:
     from audioclf.train.select import CANDIDATES
 
     caption = (
-        f"--model auto: train {', '.join(CANDIDATES)} on one split and serve the best "
-        "neural and the best classical one (held-out voices) together"
+        f"auto (the default): train {', '.join(CANDIDATES)} on one split and serve the "
+        "best neural and the best classical one (held-out voices) together"
         if family is None
         else None
     )

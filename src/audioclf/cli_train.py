@@ -34,6 +34,12 @@ def _headline(metrics: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _kept(metrics: dict[str, Any], model: str) -> str:
+    """The model a run serves: ``auto → A+B`` for a selection."""
+    selection = metrics.get("selection") or {}
+    return f"auto → {selection['chosen']}" if selection.get("chosen") else model
+
+
 def _contents(run_dir: Path) -> str:
     """What a user opens first in a run folder (an ensemble keeps its ONNX per member)."""
     names = ("report.html", "metrics.json", "model.onnx", "members")
@@ -87,7 +93,8 @@ def train_cmd(
             speaker_norm=speaker_norm,
         )
     result = train_run(config, out_dir, resume=resume, progress=progress)
-    out.print(f"[bold]{result.card.model}[/] on {config.data}: {_headline(result.metrics)}")
+    kept = _kept(result.metrics, result.card.model)
+    out.print(f"[bold]{kept}[/] on {config.data}: {_headline(result.metrics)}")
     out.print(f"run folder {result.run_dir} ({_contents(result.run_dir)})")
 
 

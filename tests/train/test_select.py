@@ -247,12 +247,13 @@ def test_cli_train_auto_with_a_candidate_list(tmp_path: Path) -> None:
     config = tmp_path / "auto.yaml"
     config.write_text("model_options:\n  candidates: [logreg, random_forest]\n")
     out = tmp_path / "run"
-    args = ["train", "--data", str(manifest), "--model", "auto", "--config", str(config)]
+    args = ["train", "--data", str(manifest), "--config", str(config)]  # auto: the default
     result = CliRunner().invoke(app, [*args, "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     kept = json.loads((out / "metrics.json").read_text())["selection"]["chosen"]
     assert kept in {"logreg", "random_forest"}
-    assert f"[bold]{kept}" not in result.output and kept in result.output
+    assert f"[bold]{kept}" not in result.output and f"auto → {kept} on" in result.output
+    assert "report.html, metrics.json, model.onnx)" in result.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_options:\n  candidates: [logreg, lgoreg]\n")
     args = ["train", "--data", str(manifest), "--model", "auto", "--config", str(bad)]

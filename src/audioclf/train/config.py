@@ -21,8 +21,8 @@ AUTO_DEFAULTS: dict[str, Any] = {
     "augment": "light",
 }
 """What ``auto`` uses where the config and the flags do not say: a fold of all its
-candidates in about four minutes on two cores (176-253 s on the four protocols of
-docs/benchmarks.md, whose auto rows ran exactly this configuration). The neural
+candidates in about four minutes on two cores (144-268 s a fold on the four protocols
+of docs/benchmarks.md, whose auto rows ran exactly this configuration). The neural
 candidate gets up to 20 epochs with light augmentation, since pitch shift and time
 stretch triple a step and a 4-minute budget would leave it a handful of epochs. Write
 ``time_budget: null`` in a config for no limit."""
