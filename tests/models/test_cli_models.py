@@ -12,7 +12,7 @@ from audioclf.models import list_models
 
 def test_table_has_a_row_per_model() -> None:
     assert models_table().row_count == len(list_models())
-    assert "--model auto" in str(models_table().caption)
+    assert "auto (the default)" in str(models_table().caption)
     assert models_table("waveform").row_count == 5
 
 
