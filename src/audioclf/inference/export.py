@@ -89,9 +89,15 @@ def verify_onnx(
             expected = torch.softmax(model(torch.from_numpy(x)), dim=-1).numpy()
         got = session.run(["probabilities"], {input_name: x})[0]
         worst = max(worst, float(np.abs(expected - got).max()))
+    return check_parity(worst, path, "PyTorch", tolerance)
+
+
+def check_parity(worst: float, path: str | Path, reference: str, tolerance: float) -> float:
+    """``worst`` (the largest probability difference between the ONNX graph at ``path``
+    and ``reference``), or :class:`ExportError` when it is above ``tolerance``."""
     if worst > tolerance:
         raise ExportError(
-            f"{path}: ONNX probabilities differ from PyTorch by {worst:.2e} "
+            f"{path}: ONNX probabilities differ from {reference} by {worst:.2e} "
             f"(tolerance {tolerance:.0e})"
         )
     return worst

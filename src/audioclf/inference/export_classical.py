@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.inference.export import PARITY_TOLERANCE, ExportError
+from audioclf.inference.export import PARITY_TOLERANCE, ExportError, check_parity
 
 OPSET = 17
 ML_OPSET = 3  # the ai.onnx.ml domain (LinearClassifier, SVMClassifier, TreeEnsemble…)
@@ -153,9 +153,4 @@ def verify_classical_onnx(
     expected = estimator.predict_proba(rows)
     got = session.run(["probabilities"], {INPUT: rows})[0]
     worst = float(np.abs(np.asarray(expected, dtype=np.float64) - got).max())
-    if worst > tolerance:
-        raise ExportError(
-            f"{path}: ONNX probabilities differ from scikit-learn by {worst:.2e} "
-            f"(tolerance {tolerance:.0e})"
-        )
-    return worst
+    return check_parity(worst, path, "scikit-learn", tolerance)

@@ -47,18 +47,16 @@ class Predictor:
                 for name in self.card.options["members"]
             ]
             self.backend = "ensemble"
-        elif self.card.family == "classical" and not (
-            backend in ("auto", "onnx") and self.card.onnx and self.run.onnx.is_file()
-        ):
-            # runs from before classical models had ONNX, or backend="torch" (the
-            # trained object itself, which for these is the scikit-learn estimator)
+        elif backend in ("auto", "onnx") and self.card.onnx and self.run.onnx.is_file():
+            self._session = _onnx_session(self.run.onnx, threads)
+            self.backend = "onnx"
+        elif self.card.family == "classical":
+            # no ONNX (older runs, a class missing from training) or backend="torch":
+            # the trained object itself, for these the scikit-learn estimator
             from audioclf.models.classical import load_classical
 
             self._estimator = load_classical(self.run.root / self.card.weights)
             self.backend = "sklearn"
-        elif backend in ("auto", "onnx") and self.run.onnx.is_file():
-            self._session = _onnx_session(self.run.onnx, threads)
-            self.backend = "onnx"
         elif backend == "onnx":
             raise RunFolderError(f"{self.run.root}: no model.onnx; use the torch backend")
         else:
