@@ -11,13 +11,18 @@ ARG TORCH_INDEX
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
+# a C compiler for webrtcvad (a dependency of resemblyzer, the `voice` extra), which PyPI
+# has only as source; the runtime stage copies the built virtualenv, not the compiler
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 # the +cpu wheel: no CUDA libraries in the image
 RUN pip install --extra-index-url "${TORCH_INDEX}" "torch==2.13.0+cpu"
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --extra-index-url "${TORCH_INDEX}" ".[smile]" \
+RUN pip install --extra-index-url "${TORCH_INDEX}" ".[smile,voice]" \
     && python -c "import torch; assert not torch.cuda.is_available(); print(torch.__version__)"
 
 # ---- runtime: the virtualenv only, run by a non-root user ----

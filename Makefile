@@ -26,7 +26,7 @@ $(RUN_STAMP): pyproject.toml
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,smile]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,smile,voice]"
 	touch $(STAMP)
 
 lint: $(STAMP)

@@ -67,6 +67,9 @@ def test_pretrained_embedding_model_is_registered() -> None:
     assert (info.family, info.input) == ("classical", "speech_embedding")
     model = create_model("speech_embedding_logreg", 3)[-1]
     assert (model.C, model.class_weight) == (0.1, "balanced")
+    info = model_info("voice_logreg")
+    assert (info.family, info.input) == ("classical", "voice_encoder")
+    assert create_model("voice_logreg", 3)[-1].C == 0.1
 
 
 def test_create_model_defaults() -> None:

@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
+from audioclf.features.voice_encoder import DIM as VOICE_DIM
 from audioclf.models import create_model, model_info
 from audioclf.models.fusion import LateFusion
 
@@ -57,3 +58,11 @@ def test_fusion_logreg_is_registered_over_compare_and_pooled() -> None:
     assert info.family == "classical" and info.input == "compare+pooled"
     model = create_model("fusion_logreg", 2)
     assert [width for width, _ in model.experts] == [DIMS["compare"], POOLED_DIM]
+
+
+def test_fusion_voice_logreg_is_registered_over_compare_and_the_voice_encoder() -> None:
+    info = model_info("fusion_voice_logreg")
+    assert info.family == "classical" and info.input == "compare+voice_encoder"
+    model = create_model("fusion_voice_logreg", 2, voice_C=0.3)
+    assert [width for width, _ in model.experts] == [DIMS["compare"], VOICE_DIM]
+    assert [expert[-1].C for _, expert in model.experts] == [0.01, 0.3]

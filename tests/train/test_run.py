@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -174,6 +175,25 @@ def test_pretrained_speech_embedding_model_run(tmp_path: Path) -> None:
     assert predictor.backend == "onnx"
     probs = predictor.predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
+def test_voice_fusion_run_exports_and_serves_its_graph(tmp_path: Path) -> None:
+    pytest.importorskip("opensmile")
+    if importlib.util.find_spec("resemblyzer") is None:  # not imported: we only read its weights
+        pytest.skip("resemblyzer not installed")
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    config = TrainConfig.build({"data": str(manifest), "model": "fusion_voice_logreg"})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert (result.card.family, result.card.input) == ("classical", "compare+voice_encoder")
+    assert result.card.onnx and result.metrics["accuracy"] >= 0.75
+    clip = read_manifest(manifest)[0].path
+    served = Predictor(result.run_dir)
+    assert served.backend == "onnx"
+    fallback = Predictor(result.run_dir, backend="torch")
+    assert fallback.backend == "sklearn"
+    np.testing.assert_allclose(
+        served.predict_source(clip), fallback.predict_source(clip), atol=1e-4
+    )
 
 
 def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path) -> None:

@@ -199,10 +199,20 @@ def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     chosen = select.candidates(config(candidates=["cnn2d_1", "logreg"], cnn2d_1={"n_mels": 32}))
     # classical first, and each candidate gets its own options
     assert [(c.model, c.options) for c in chosen] == [("logreg", {}), ("cnn2d_1", {"n_mels": 32})]
-    # the default list leaves out the openSMILE models when opensmile is missing
+    # the default list leaves out the models whose extra is missing, and says which
     monkeypatch.setattr(select, "find_spec", lambda name: None)
+    with select.console.capture() as captured:
+        kept = [c.model for c in select.candidates(config())]
+    assert kept == ["speech_embedding_logreg", "logreg", "audioclf_default"]
+    note = " ".join(captured.get().split())
+    assert "fusion_voice_logreg, voice_logreg, fusion_logreg, compare_logreg" in note
+    assert "audioclf[smile,voice]" in note
+    # only the voice encoder missing: the openSMILE-only models stay
+    monkeypatch.setattr(select, "find_spec", lambda name: None if name == "resemblyzer" else 1)
     assert [c.model for c in select.candidates(config())] == [
         "speech_embedding_logreg",
+        "fusion_logreg",
+        "compare_logreg",
         "logreg",
         "audioclf_default",
     ]

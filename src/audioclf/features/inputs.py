@@ -20,12 +20,13 @@ def input_parts(kind: str) -> list[str]:
 
 def vector_function(kind: str) -> VectorFn:
     """The feature function of a vector input kind (``handcrafted``, ``pooled``, the
-    openSMILE functionals ``compare`` and ``egemaps``, the pretrained
-    ``speech_embedding``, or parts joined with ``+``, whose vectors are concatenated in
+    openSMILE functionals ``compare`` and ``egemaps``, the pretrained ``speech_embedding``
+    and ``voice_encoder``, or parts joined with ``+``, whose vectors are concatenated in
     order)."""
     from audioclf.features.handcrafted import issa_features, pooled_stats
     from audioclf.features.smile import compare_functionals, egemaps_functionals
     from audioclf.features.speech_embedding import speech_embedding_stats
+    from audioclf.features.voice_encoder import voice_encoder_stats
 
     functions: dict[str, VectorFn] = {
         "handcrafted": issa_features,
@@ -33,6 +34,7 @@ def vector_function(kind: str) -> VectorFn:
         "compare": compare_functionals,
         "egemaps": egemaps_functionals,
         "speech_embedding": speech_embedding_stats,
+        "voice_encoder": voice_encoder_stats,
     }
     parts = input_parts(kind)
     unknown = [part for part in parts if part not in functions]

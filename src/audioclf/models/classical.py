@@ -191,6 +191,17 @@ _logreg_on(
 )
 
 
+# the mean/std of the pretrained voice encoder's layers 2-3 (audioclf.features.voice_encoder);
+# C=0.1 was best of 0.03/0.1/0.3 on Emo-DB and RAVDESS (grouped by speaker)
+_logreg_on(
+    "voice_logreg",
+    input="voice_encoder",
+    C=0.1,
+    description="Logistic regression on pooled states of a pretrained voice encoder "
+    "(Resemblyzer LSTM, 1024; extra 'voice')",
+)
+
+
 def _check_training_set(X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803
     if X.ndim != 2:
         raise ClassicalModelError(f"features must be (n_clips, dim), got shape {X.shape}")

@@ -6,6 +6,9 @@ and multiplies their class probabilities (a product of experts: the geometric me
 renormalised). The two sets see the voice differently — ComParE is dominated by
 prosody, voice quality and spectral functionals, the pooled vector by the MFCC envelope —
 and a class both find likely wins over one that only one of them favours.
+``fusion_voice_logreg`` does the same with ComParE and the pretrained voice encoder's
+statistics (:mod:`audioclf.features.voice_encoder`), the strongest pair we measured on the
+emotion corpora.
 
 scikit-learn's ``VotingClassifier(voting="soft")`` only averages probabilities
 arithmetically, and needs a column selector in front of every expert; :class:`LateFusion`
@@ -24,6 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
+from audioclf.features.voice_encoder import DIM as VOICE_DIM
 from audioclf.models.classical import estimator_size, logreg
 from audioclf.models.registry import register_model
 
@@ -110,6 +114,33 @@ def fusion_logreg(
         [
             (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
             (POOLED_DIM, logreg(n_classes, C=pooled_C, random_state=random_state)),
+        ],
+        combine=combine,
+    )
+
+
+@register_model(
+    "fusion_voice_logreg",
+    family="classical",
+    input="compare+voice_encoder",
+    description="Logistic regressions on ComParE functionals and on a pretrained voice "
+    "encoder's states, probabilities multiplied (extras 'smile', 'voice')",
+)
+def fusion_voice_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    compare_C: float = 0.01,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    voice_C: float = 0.1,  # noqa: N803
+    combine: str = "product",
+    random_state: int = 0,
+) -> LateFusion:
+    """ComParE expert (``compare_C``, as ``compare_logreg``) × voice-encoder expert
+    (``voice_C``, as ``voice_logreg``); ``combine="mean"`` averages them instead."""
+    return LateFusion(
+        [
+            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
+            (VOICE_DIM, logreg(n_classes, C=voice_C, random_state=random_state)),
         ],
         combine=combine,
     )

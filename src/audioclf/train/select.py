@@ -52,9 +52,12 @@ from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 if TYPE_CHECKING:
     from audioclf.train.run import RunResult
 
-# classical first (cheapest); the ComParE-based ones need the `smile` extra (opensmile)
+# classical first (cheapest); the ComParE-based ones need the `smile` extra (opensmile),
+# the voice-encoder ones the `voice` extra (resemblyzer)
 CANDIDATES = (
     "speech_embedding_logreg",
+    "fusion_voice_logreg",
+    "voice_logreg",
     "fusion_logreg",
     "compare_logreg",
     "logreg",
@@ -74,7 +77,12 @@ _WRITTEN = {"model.json", "labels.json", "metrics.json", "report.html"}
 # files of a candidate that are not copied up: the split is the same, the checkpoint is
 # only for resuming that candidate, and the config is the candidate's, not the selection's
 _NOT_COPIED = {"splits", "checkpoint.pt", "config.yaml"}
-_SMILE_PARTS = {"compare", "egemaps"}
+# feature parts that need an optional extra: part → (module it needs, extra)
+_EXTRA_PARTS = {
+    "compare": ("opensmile", "smile"),
+    "egemaps": ("opensmile", "smile"),
+    "voice_encoder": ("resemblyzer", "voice"),
+}
 
 
 class SelectionError(ValueError):
@@ -93,8 +101,16 @@ class Candidate:
         return model_info(self.model).family == "classical"
 
 
-def _needs_smile(model: str) -> bool:
-    return bool(_SMILE_PARTS & set(model_info(model).input.split("+")))
+def _missing_extras(model: str) -> set[str]:
+    """The extras ``model``'s features need that are not installed."""
+    parts = model_info(model).input.split("+")
+    return {
+        extra
+        for part in parts
+        if part in _EXTRA_PARTS
+        for module, extra in [_EXTRA_PARTS[part]]
+        if find_spec(module) is None
+    }
 
 
 def candidates(config: TrainConfig) -> list[Candidate]:
@@ -102,8 +118,9 @@ def candidates(config: TrainConfig) -> list[Candidate]:
 
     ``model_options`` may name them (``candidates: [logreg, audioclf_default]``) and give
     a candidate its own options under its name (``audioclf_default: {vtlp: 0.1}``). The
-    default list skips the openSMILE models when opensmile is not installed; a list the
-    user wrote does not (their run then fails with the install hint)."""
+    default list skips the models whose features need an extra that is not installed
+    (openSMILE, the voice encoder); a list the user wrote does not (their run then fails
+    with the install hint)."""
     options = dict(config.model_options)
     named = options.pop("candidates", None)
     options.pop("ensemble", None)
@@ -120,13 +137,16 @@ def candidates(config: TrainConfig) -> list[Candidate]:
             f"model_options of an auto run are `candidates`, `ensemble` and per-candidate "
             f"options keyed by a candidate's name; {stray} is none of these"
         )
-    if named is None and find_spec("opensmile") is None:
-        skipped = [n for n in names if _needs_smile(n)]
-        names = [n for n in names if n not in skipped]
-        console.print(
-            f"[yellow]note:[/] auto skips {', '.join(skipped)} (openSMILE features): "
-            "pip install 'audioclf[smile]' to try them"
-        )
+    if named is None:
+        missing = {n: _missing_extras(n) for n in names}
+        skipped = [n for n in names if missing[n]]
+        if skipped:
+            extras = ",".join(sorted(set().union(*missing.values())))
+            names = [n for n in names if not missing[n]]
+            console.print(
+                f"[yellow]note:[/] auto skips {', '.join(skipped)} (features of an extra "
+                f"that is not installed): pip install 'audioclf[{extras}]' to try them"
+            )
     chosen = [Candidate(n, dict(options.get(n) or {})) for n in names]
     if config.speaker_norm and not all(c.classical for c in chosen):
         raise SelectionError(
