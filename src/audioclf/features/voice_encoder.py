@@ -2,8 +2,8 @@
 
 Resemblyzer's voice encoder (Resemble AI; the GE2E speaker encoder of Wan et al.,
 "Generalized end-to-end loss for speaker verification", ICASSP 2018) is a three-layer
-LSTM over a 40-band mel spectrogram (25 ms windows, 10 ms hop, 16 kHz), trained to tell
-thousands of speakers apart (LibriSpeech, VoxCeleb 1 and 2). Its final embedding is made
+LSTM over a 40-band mel spectrogram (25 ms windows, 10 ms hop, 16 kHz), trained by its
+authors to tell speakers apart (speaker verification). Its final embedding is made
 to ignore what a voice does and keep who it is — but its second and third layers, on the
 way there, describe how the voice sounds moment to moment: pitch, effort, voice quality,
 tempo, which is what emotion changes. A logistic regression on their statistics beat the

@@ -30,6 +30,7 @@ from audioclf.features.smile import DIMS
 from audioclf.features.voice_encoder import DIM as VOICE_DIM
 from audioclf.models.classical import estimator_size, logreg
 from audioclf.models.registry import register_model
+from audioclf.models.shared_fits import fit_shared
 
 _FLOOR = 1e-9
 COMBINE = ("product", "mean")
@@ -62,7 +63,7 @@ class LateFusion(ClassifierMixin, BaseEstimator):
             raise ValueError(f"combine={self.combine!r}; use one of {', '.join(COMBINE)}")
         blocks = self._blocks(np.asarray(X))
         self.fitted_ = [
-            clone(estimator).fit(block, y)
+            fit_shared(clone(estimator), block, y)
             for block, (_, estimator) in zip(blocks, self.experts, strict=True)
         ]
         self.classes_ = self.fitted_[0].classes_

@@ -38,6 +38,7 @@ def inner_cv_scores(
     (``cv_folds`` of them, at most :data:`INNER_FOLDS`), pooled over all clips; empty when
     there are fewer than :data:`MIN_GROUPS` groups to fold."""
     from audioclf.inference.predictor import _align
+    from audioclf.models.shared_fits import fit_shared
 
     n_groups = len(set(groups))
     if n_groups < MIN_GROUPS:
@@ -50,8 +51,7 @@ def inner_cv_scores(
         warnings.filterwarnings("ignore", message=".*least populated class.*")
         folds = list(splitter.split(x, y, np.asarray(groups)))
     for train_idx, test_idx in folds:
-        estimator = make()
-        estimator.fit(x[train_idx], y[train_idx])
+        estimator = fit_shared(make(), x[train_idx], y[train_idx])
         probs[test_idx] = _align(estimator, x[test_idx], len(labels))
     scores = classification_metrics(y, probs, labels)
     return {

@@ -283,6 +283,7 @@ def _train_classical(
     from audioclf.inference.predictor import _align
     from audioclf.models import create_model
     from audioclf.models.classical import estimator_size, save_classical
+    from audioclf.models.shared_fits import fit_shared
 
     def fresh() -> Any:
         return create_model(
@@ -295,9 +296,8 @@ def _train_classical(
     val = _known(loaded["val"])
     val_scores: dict[str, float] = {}
     if len(val):
-        probe = fresh()
         first = _known(loaded["train"])
-        probe.fit(_vectors(first, config.speaker_norm), first.targets)
+        probe = fit_shared(fresh(), _vectors(first, config.speaker_norm), first.targets)
         probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
         scores = classification_metrics(val.targets, probs, labels)
         val_scores = {
@@ -308,8 +308,9 @@ def _train_classical(
     x_train = _vectors(train, config.speaker_norm)
     groups = [clip.speaker or clip.id for clip in train.clips]
     val_scores |= inner_cv_scores(fresh, x_train, train.targets, groups, labels, seed=config.seed)
-    estimator = fresh()
-    estimator.fit(x_train, train.targets)
+    # the same model on the same rows (a ComParE expert of several auto candidates) is
+    # fitted once per process (models/shared_fits.py)
+    estimator = fit_shared(fresh(), x_train, train.targets)
     weights = "model.joblib"
     save_classical(estimator, run.root / weights)
     test = loaded["test"]

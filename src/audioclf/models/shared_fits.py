@@ -1,0 +1,74 @@
+"""Fit a scikit-learn estimator once per process for the same parameters and data.
+
+``auto`` trains several classical candidates on one split, and some contain the same
+model: ``compare_logreg`` is the ComParE expert of ``fusion_logreg`` and of
+``fusion_voice_logreg``, fitted on the same rows for the validation probe, each inner
+cross-validation fold and the final fit. On RAVDESS those repeated ComParE fits took
+about a minute of each fold's five, which the CNN then did not get. :func:`fit_shared`
+remembers fitted estimators by a digest of their class, parameters and training data, and
+hands out a copy when the same fit comes again.
+
+scikit-learn's ``Pipeline(memory=...)`` caches transformers only, not the final
+classifier, and lives on disk; this cache is in memory, bounded (:data:`MAX_FITS`, least
+recently used out) and gone with the process. The estimators it is used with are
+deterministic (fixed ``random_state``), so a remembered fit is the fit that would be made.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+MAX_FITS = 64
+
+_fits: OrderedDict[bytes, Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as comparable data: an estimator (also one inside a list, such
+    as a pipeline's steps or a fusion's experts) by its class and its own parameters."""
+    if hasattr(value, "get_params"):
+        params = value.get_params(deep=False)
+        return (type(value).__qualname__, tuple((k, _plain(params[k])) for k in sorted(params)))
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def fit_key(estimator: Any, x: np.ndarray, y: np.ndarray) -> bytes:
+    """A digest of the estimator's class and parameters and of the training data."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr(_plain(estimator)).encode())
+    for array in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
+        digest.update(f"|{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.digest()
+
+
+def fit_shared(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    """``estimator.fit(x, y)``, or a copy of the same fit made earlier in this process.
+
+    Use the returned estimator (it may not be ``estimator`` itself)."""
+    key = fit_key(estimator, x, y)
+    with _lock:
+        if key in _fits:
+            _fits.move_to_end(key)
+            return copy.deepcopy(_fits[key])
+    fitted = estimator.fit(x, y)
+    with _lock:
+        _fits[key] = copy.deepcopy(fitted)
+        while len(_fits) > MAX_FITS:
+            _fits.popitem(last=False)
+    return fitted
+
+
+def clear() -> None:
+    """Forget every remembered fit."""
+    with _lock:
+        _fits.clear()

@@ -1,0 +1,84 @@
+"""One fit per estimator, parameters and training data within a process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from audioclf.models import create_model, shared_fits
+from audioclf.models.fusion import LateFusion
+from audioclf.models.shared_fits import fit_key, fit_shared
+
+
+@pytest.fixture(autouse=True)
+def _empty() -> Iterator[None]:
+    shared_fits.clear()
+    yield
+    shared_fits.clear()
+
+
+class Counting(LogisticRegression):
+    fits = 0
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Counting:  # noqa: N803
+        Counting.fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int64)
+
+
+def test_same_parameters_and_data_fit_once() -> None:
+    Counting.fits = 0
+    x, y = _data()
+    first = fit_shared(Counting(C=0.1), x, y)
+    again = fit_shared(Counting(C=0.1), x.copy(), y.copy())
+    assert Counting.fits == 1
+    np.testing.assert_array_equal(first.predict_proba(x), again.predict_proba(x))
+    # a copy: changing one does not change what the cache hands out next
+    again.coef_[:] = 0
+    np.testing.assert_array_equal(fit_shared(Counting(C=0.1), x, y).coef_, first.coef_)
+    # another C, other rows or other labels are other fits
+    fit_shared(Counting(C=1.0), x, y)
+    fit_shared(Counting(C=0.1), x[:30], y[:30])
+    fit_shared(Counting(C=0.1), x, 1 - y)
+    assert Counting.fits == 4
+
+
+def test_nested_parameters_are_part_of_the_key() -> None:
+    """A fusion's experts are a list, which get_params(deep=True) does not open."""
+    x, y = _data()
+    a = create_model("fusion_logreg", 2, compare_C=0.01)
+    b = create_model("fusion_logreg", 2, compare_C=0.1)
+    assert fit_key(a, x, y) != fit_key(b, x, y)
+    assert fit_key(a, x, y) == fit_key(create_model("fusion_logreg", 2), x, y)
+    assert fit_key(create_model("logreg", 2, C=0.1), x, y) != fit_key(
+        create_model("logreg", 2, C=0.2), x, y
+    )
+
+
+def test_a_fusion_expert_reuses_the_single_models_fit() -> None:
+    Counting.fits = 0
+    x, y = _data()
+    fit_shared(Counting(C=0.1), x[:, :4], y)
+    fusion = LateFusion([(4, Counting(C=0.1)), (2, Counting(C=0.1))]).fit(x, y)
+    assert Counting.fits == 2  # the first block's expert came from the cache
+    assert fusion.predict_proba(x).shape == (40, 2)
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared_fits, "MAX_FITS", 2)
+    Counting.fits = 0
+    x, y = _data()
+    for c in (0.1, 0.2, 0.3):
+        fit_shared(Counting(C=c), x, y)
+    fit_shared(Counting(C=0.1), x, y)  # the oldest went out: fitted again
+    fit_shared(Counting(C=0.3), x, y)  # still there
+    assert Counting.fits == 4
