@@ -145,7 +145,7 @@ def candidates(config: TrainConfig) -> list[Candidate]:
             names = [n for n in names if not missing[n]]
             console.print(
                 f"[yellow]note:[/] auto skips {', '.join(skipped)} (features of an extra "
-                f"that is not installed): pip install 'audioclf[{extras}]' to try them"
+                f"that is not installed): pip install 'audioclf\\[{extras}]' to try them"
             )
     chosen = [Candidate(n, dict(options.get(n) or {})) for n in names]
     if config.speaker_norm and not all(c.classical for c in chosen):
