@@ -24,6 +24,7 @@ from audioclf.data.split import grouped_kfold, leave_one_group_out
 from audioclf.features.cache import FeatureCache
 from audioclf.features.smile import compare_functionals
 from audioclf.features.voice_encoder import HIDDEN, LAYERS, layer_outputs
+from audioclf.inference.ensemble import combine_probabilities
 from audioclf.models.classical import logreg
 from benchmarks.protocols import PROTOCOLS, manifest_for
 from benchmarks.results import command_line, record
@@ -56,11 +57,6 @@ def _out_of_fold(
         model = logreg(n_classes, C=C).fit(x[~test], y[~test])
         probs[test] = model.predict_proba(x[test])
     return probs
-
-
-def _product(*probs: np.ndarray) -> np.ndarray:
-    log_p = np.mean([np.log(np.clip(p, 1e-9, 1.0)) for p in probs], axis=0)
-    return np.exp(log_p)
 
 
 def run(name: str) -> list[dict[str, Any]]:
@@ -107,7 +103,12 @@ def run(name: str) -> list[dict[str, Any]]:
                     "layers": choice,
                     "C": C,
                     "alone": float(np.mean(probs.argmax(axis=1) == y)),
-                    "× ComParE": float(np.mean(_product(probs, with_compare).argmax(axis=1) == y)),
+                    "× ComParE": float(
+                        np.mean(
+                            combine_probabilities([probs, with_compare], "product").argmax(axis=1)
+                            == y
+                        )
+                    ),
                 }
             )
     for row in rows:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from audioclf.features.pretrained_input import at_least, mono_at
+
 SAMPLE_RATE = 16_000
 WINDOW = 76
 """Mel frames per embedding (10 ms hop: 0.775 s of audio)."""
@@ -81,18 +83,7 @@ def _load() -> list[Any]:
 
 
 def _to_16k(y: np.ndarray, sr: int) -> np.ndarray:
-    y = np.nan_to_num(np.asarray(y, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    if y.ndim != 1:
-        raise ValueError(f"expected a mono waveform (samples,), got shape {y.shape}")
-    if sr != SAMPLE_RATE:
-        import soxr
-
-        y = soxr.resample(y, sr, SAMPLE_RATE).astype(np.float32)
-    minimum = int(MIN_SECONDS * SAMPLE_RATE)
-    if len(y) < minimum:
-        pad = minimum - len(y)
-        y = np.pad(y, (pad // 2, pad - pad // 2))
-    return y
+    return at_least(mono_at(y, sr, SAMPLE_RATE), int(MIN_SECONDS * SAMPLE_RATE))
 
 
 def embedding_frames(y: np.ndarray, sr: int) -> np.ndarray:

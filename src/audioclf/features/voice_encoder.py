@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from audioclf.features.pretrained_input import at_least, mono_at
+
 SAMPLE_RATE = 16_000
 N_MELS = 40
 N_FFT = 400
@@ -94,21 +96,11 @@ def _load() -> list[Any]:
 
 
 def _prepare(y: np.ndarray, sr: int) -> np.ndarray:
-    y = np.nan_to_num(np.asarray(y, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    if y.ndim != 1:
-        raise ValueError(f"expected a mono waveform (samples,), got shape {y.shape}")
-    if sr != SAMPLE_RATE:
-        import soxr
-
-        y = soxr.resample(y, sr, SAMPLE_RATE).astype(np.float32)
+    y = mono_at(y, sr, SAMPLE_RATE)
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
     if rms > 1e-6:
         y = y * np.float32(10 ** (TARGET_DBFS / 20) / rms)
-    minimum = int(MIN_SECONDS * SAMPLE_RATE)
-    if len(y) < minimum:
-        pad = minimum - len(y)
-        y = np.pad(y, (pad // 2, pad - pad // 2))
-    return y
+    return at_least(y, int(MIN_SECONDS * SAMPLE_RATE))
 
 
 def layer_outputs(y: np.ndarray, sr: int) -> list[np.ndarray]:

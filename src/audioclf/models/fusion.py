@@ -89,6 +89,25 @@ class LateFusion(ClassifierMixin, BaseEstimator):
         return estimator_size(self)
 
 
+def _compare_and(
+    n_classes: int,
+    width: int,
+    other_c: float,
+    *,
+    compare_C: float,  # noqa: N803
+    combine: str,
+    random_state: int,
+) -> LateFusion:
+    """A logistic regression on the ComParE block, then one on the next ``width`` columns."""
+    return LateFusion(
+        [
+            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
+            (width, logreg(n_classes, C=other_c, random_state=random_state)),
+        ],
+        combine=combine,
+    )
+
+
 FUSION_INPUT = "compare+pooled"
 """ComParE functionals then the pooled MFCC/spectral statistics, concatenated."""
 
@@ -111,12 +130,13 @@ def fusion_logreg(
 ) -> LateFusion:
     """ComParE expert (``compare_C``, as ``compare_logreg``) × pooled-statistics expert
     (``pooled_C``); ``combine="mean"`` averages them instead."""
-    return LateFusion(
-        [
-            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
-            (POOLED_DIM, logreg(n_classes, C=pooled_C, random_state=random_state)),
-        ],
+    return _compare_and(
+        n_classes,
+        POOLED_DIM,
+        pooled_C,
+        compare_C=compare_C,
         combine=combine,
+        random_state=random_state,
     )
 
 
@@ -138,10 +158,11 @@ def fusion_voice_logreg(
 ) -> LateFusion:
     """ComParE expert (``compare_C``, as ``compare_logreg``) × voice-encoder expert
     (``voice_C``, as ``voice_logreg``); ``combine="mean"`` averages them instead."""
-    return LateFusion(
-        [
-            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
-            (VOICE_DIM, logreg(n_classes, C=voice_C, random_state=random_state)),
-        ],
+    return _compare_and(
+        n_classes,
+        VOICE_DIM,
+        voice_C,
+        compare_C=compare_C,
         combine=combine,
+        random_state=random_state,
     )

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from audioclf.console import console
 from audioclf.data.manifest import Manifest
+from audioclf.features.inputs import input_parts
 from audioclf.inference.ensemble import MEMBERS
 from audioclf.models import model_info
 from audioclf.train.config import AUTO, TrainConfig
@@ -103,14 +104,8 @@ class Candidate:
 
 def _missing_extras(model: str) -> set[str]:
     """The extras ``model``'s features need that are not installed."""
-    parts = model_info(model).input.split("+")
-    return {
-        extra
-        for part in parts
-        if part in _EXTRA_PARTS
-        for module, extra in [_EXTRA_PARTS[part]]
-        if find_spec(module) is None
-    }
+    needed = [_EXTRA_PARTS[p] for p in input_parts(model_info(model).input) if p in _EXTRA_PARTS]
+    return {extra for module, extra in needed if find_spec(module) is None}
 
 
 def candidates(config: TrainConfig) -> list[Candidate]:
