@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from audioclf.data.manifest import read_manifest
-from audioclf.inference.ensemble import EnsembleError, build_ensemble, combine_probabilities
+from audioclf.inference.ensemble import (
+    EnsembleError,
+    build_ensemble,
+    check_weights,
+    combine_probabilities,
+)
 from audioclf.inference.predictor import Predictor
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
@@ -29,6 +34,28 @@ def test_combine_rules_by_hand() -> None:
     ruled_out = [np.array([[1.0, 0.0]]), np.array([[0.1, 0.9]])]
     assert combine_probabilities(ruled_out, "product")[0, 1] < 1e-3
     assert combine_probabilities(ruled_out, "mean")[0, 1] == pytest.approx(0.45)
+
+
+def test_weighted_combine_by_hand() -> None:
+    a = np.array([[0.8, 0.2]])
+    b = np.array([[0.2, 0.8]])
+    # weighted mean: .75*.8 + .25*.2 = .65
+    np.testing.assert_allclose(combine_probabilities([a, b], "mean", [0.75, 0.25]), [[0.65, 0.35]])
+    # weighted geometric mean: .8^.75*.2^.25 = .5657, .2^.75*.8^.25 = .2828 → 2/3, 1/3
+    product = combine_probabilities([a, b], "product", [0.75, 0.25])
+    np.testing.assert_allclose(product, [[2 / 3, 1 / 3]], atol=1e-6)
+    # a zero weight leaves the other member alone
+    np.testing.assert_allclose(combine_probabilities([a, b], "product", [1, 0]), a, atol=1e-6)
+
+
+def test_weights_are_checked_and_normalised() -> None:
+    assert check_weights(None, 2) is None
+    assert check_weights([1, 3], 2) == [0.25, 0.75]
+    with pytest.raises(EnsembleError, match="one each"):
+        check_weights([1, 2, 3], 2)
+    for bad in ([0, 0], [-1, 2], [float("nan"), 1]):
+        with pytest.raises(EnsembleError, match="non-negative"):
+            check_weights(bad, 2)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +126,13 @@ def test_cli_ensemble(tmp_path: Path, members: tuple[Path, list[Path]]) -> None:
     assert "common test split" in result.output
     bad = CliRunner().invoke(app, [*args[:-1], "--combine", "max"])
     assert bad.exit_code != 0 and "--combine must be one of" in bad.output
+    # weighted: stored in the card, used when serving
+    weighted = [*args, "--weights", "1,3"]
+    result = CliRunner().invoke(app, weighted, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "weights 1,3" in result.output
+    card = json.loads((tmp_path / "ens" / "model.json").read_text())
+    assert card["options"]["weights"] == [0.25, 0.75]
+    for text, message in (("1,x", "numbers separated by commas"), ("1,2,3", "one each")):
+        bad = CliRunner().invoke(app, [*args, "--weights", text], env={"COLUMNS": "200"})
+        assert bad.exit_code != 0 and message in bad.output, bad.output

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from audioclf.data.manifest import read_manifest
@@ -15,7 +16,13 @@ from audioclf.train import select
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from audioclf.train.run import RunResult, train_run
-from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+from audioclf.train.runfolder import (
+    ModelCard,
+    RunFolder,
+    read_val_predictions,
+    write_json,
+    write_val_predictions,
+)
 from tests.corpus_factory import make_corpus
 
 TINY_CNN = {"clip_seconds": 0.5, "batch_size": 8, "augment": "none", "epochs": 2, "lr": 0.01}
@@ -65,9 +72,26 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     # the root is an ordinary run folder: it serves
     probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
     assert probs.shape == (2,)
+    # each candidate kept its predictions for the validation clips; the CNN's are its best
+    # epoch's, the ones it serves
+    val_clips = read_manifest(run / "splits" / "val.jsonl")
+    for name in scores:
+        kept = read_val_predictions(RunFolder(run / "candidates" / name))
+        assert kept is not None and kept.ids == [c.id for c in val_clips]
+        assert kept.targets.tolist() == [result.card.labels.index(c.label) for c in val_clips]
+        np.testing.assert_allclose(kept.probs.sum(axis=1), 1.0, atol=1e-5)
+    cnn_kept = read_val_predictions(RunFolder(run / "candidates" / "cnn2d_2"))
+    assert cnn_kept is not None
+    served = Predictor(run / "candidates" / "cnn2d_2")
+    for val_clip, row in zip(list(val_clips)[:3], cnn_kept.probs[:3], strict=True):
+        np.testing.assert_allclose(served.predict_source(val_clip.path), row, atol=1e-4)
 
-    # by default the best of each family is kept together; resuming (which reads the run's
-    # config.yaml) reuses the candidates and replaces the single winner's files
+    # by default the best of each family is kept together, the CNN weighted as the
+    # validation clips prefer; resuming (which reads the run's config.yaml) reuses the
+    # candidates and replaces the single winner's files. The validation predictions are
+    # replaced by ones where the CNN is sharper on three clips of four and the logreg
+    # saves the fourth (tests/train/test_pair_weights.py): the CNN gets 0.75
+    _plant_val_predictions(run, cnn=[0.9, 0.9, 0.9, 0.4], logreg=[0.6, 0.6, 0.6, 0.7])
     config.model_options["ensemble"] = True
     config.to_yaml(run / "config.yaml")
     (run / "notes.txt").write_text("mine")  # not audioclf's: a new selection leaves it
@@ -78,8 +102,11 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     selection = result.metrics["selection"]
     assert selection["chosen"] == "cnn2d_2+logreg"
     assert selection["members"] == ["cnn2d_2", "logreg"]
+    assert selection["weights"] == {"cnn2d_2": 0.75, "logreg": 0.25}
+    assert set(selection["weight_scores"]) == {"0", "0.25", "0.5", "0.75", "1"}
     card = json.loads((run / "model.json").read_text())
     assert card["family"] == "ensemble" and card["options"]["models"] == ["cnn2d_2", "logreg"]
+    assert card["options"]["weights"] == [0.75, 0.25]
     assert not [p for p in run.iterdir() if p.name in weights]  # no stale single model
     assert (run / "notes.txt").read_text() == "mine"
     assert "members" in selection["files"] and "notes.txt" not in selection["files"]
@@ -90,8 +117,40 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert load_run_summary(run).model == "auto → cnn2d_2+logreg"
     report = (run / "report.html").read_text()
     assert report.count("<b>kept</b>") == 2
-    probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)
-    assert probs.shape == (2,) and abs(float(probs.sum()) - 1.0) < 1e-5
+    clip = read_manifest(manifest)[0].path
+    probs = Predictor(run).predict_source(clip)
+    cnn, logreg = (
+        Predictor(run / "candidates" / n).predict_source(clip) for n in ("cnn2d_2", "logreg")
+    )
+    weighted = np.exp(0.75 * np.log(cnn) + 0.25 * np.log(logreg))
+    np.testing.assert_allclose(probs, weighted / weighted.sum(), atol=1e-5)
+
+    # a CNN the validation clips find useless gets no weight: the logreg is kept alone
+    _plant_val_predictions(run, cnn=[0.1, 0.2, 0.1, 0.3], logreg=[0.8, 0.7, 0.9, 0.8])
+    result = train_run(config, run, resume=True, progress=False)
+    selection = result.metrics["selection"]
+    assert selection["chosen"] == "logreg" and selection["pair"] == ["cnn2d_2", "logreg"]
+    assert selection["weights"] == {"cnn2d_2": 0.0, "logreg": 1.0}
+    assert json.loads((run / "model.json").read_text())["model"] == "logreg"
+    assert not (run / "members").exists()
+
+    # candidates from before validation predictions were kept: equal weights
+    (run / "candidates" / "logreg" / "val_predictions.npz").unlink()
+    result = train_run(config, run, resume=True, progress=False)
+    assert result.metrics["selection"]["chosen"] == "cnn2d_2+logreg"
+    assert "weights" not in result.metrics["selection"]
+    assert "weights" not in json.loads((run / "model.json").read_text())["options"]
+
+
+def _plant_val_predictions(run: Path, **p_true: list[float]) -> None:
+    """Replace the candidates' validation predictions by four two-class clips (targets
+    a, a, b, b) on which each gives its true class the probabilities ``p_true[name]``."""
+    targets = np.array([0, 0, 1, 1])
+    for name, values in p_true.items():
+        p = np.array(values)
+        probs = np.stack([np.where(targets == 0, p, 1 - p), np.where(targets == 1, p, 1 - p)], 1)
+        folder = RunFolder(run / "candidates" / ("cnn2d_2" if name == "cnn" else name))
+        write_val_predictions(folder, ["v1", "v2", "v3", "v4"], probs, targets)
 
 
 def _fake(

@@ -14,7 +14,9 @@ runs/NAME/
 ```
 
 ``combine`` is ``product`` (renormalised geometric mean: a class one member rules out
-stays out) or ``mean`` (soft voting).
+stays out) or ``mean`` (soft voting); ``weights`` (one per member, default equal) make it
+a weighted geometric or arithmetic mean. ``--model auto`` picks the weights of its pair
+on the validation clips (train/pair_weights.py).
 """
 
 from __future__ import annotations
@@ -40,13 +42,31 @@ class EnsembleError(ValueError):
     """Runs that cannot be combined, and why."""
 
 
-def combine_probabilities(parts: Sequence[np.ndarray], how: Combine) -> np.ndarray:
-    """Rows of class probabilities combined member by member and renormalised."""
+def check_weights(weights: Sequence[float] | None, n_members: int) -> list[float] | None:
+    """``weights`` as a list that sums to 1, or None for equal weights; an
+    :class:`EnsembleError` when they cannot weigh ``n_members`` members."""
+    if weights is None:
+        return None
+    values = [float(w) for w in weights]
+    if len(values) != n_members:
+        raise EnsembleError(f"{len(values)} weights for {n_members} members; give one each")
+    if any(not np.isfinite(w) or w < 0 for w in values) or sum(values) <= 0:
+        raise EnsembleError(f"weights must be non-negative and not all zero, not {values}")
+    total = sum(values)
+    return [w / total for w in values]
+
+
+def combine_probabilities(
+    parts: Sequence[np.ndarray], how: Combine, weights: Sequence[float] | None = None
+) -> np.ndarray:
+    """Rows of class probabilities combined member by member (weighted by ``weights``,
+    equal when None) and renormalised."""
     stack = np.stack([np.asarray(p, dtype=np.float64) for p in parts])
     if how == "mean":
-        out = stack.mean(axis=0)
+        out = np.average(stack, axis=0, weights=weights)
     else:
-        out = np.exp(np.log(np.clip(stack, 1e-12, 1.0)).mean(axis=0))
+        logs = np.average(np.log(np.clip(stack, 1e-12, 1.0)), axis=0, weights=weights)
+        out = np.exp(logs - logs.max(axis=-1, keepdims=True))
     out /= out.sum(axis=-1, keepdims=True)
     return out.astype(np.float32)
 
@@ -75,13 +95,16 @@ def build_ensemble(
     out_dir: str | Path,
     *,
     combine: Combine = "product",
+    weights: Sequence[float] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Write an ensemble run folder of ``runs`` into ``out_dir``; score it on the members'
-    common test split when they have one. Returns its metrics."""
+    common test split when they have one. ``weights``: one per run (normalised to sum to
+    1), equal when None. Returns its metrics."""
     if combine not in COMBINES:
         raise EnsembleError(f"combine must be one of {', '.join(COMBINES)}, not {combine!r}")
     paths = [Path(r) for r in runs]
+    shares = check_weights(weights, len(paths))
     cards = [RunFolder(p).read_card() for p in paths]
     _check(cards, paths)
     out = RunFolder(Path(out_dir))
@@ -107,7 +130,8 @@ def build_ensemble(
         eval_hop=first.eval_hop,
         labels=list(first.labels),
         params=sum(c.params for c in cards),
-        options={"members": names, "models": [c.model for c in cards], "combine": combine},
+        options={"members": names, "models": [c.model for c in cards], "combine": combine}
+        | ({"weights": shares} if shares is not None else {}),
         onnx=False,
         weights=MEMBERS,
         task=first.task,
@@ -122,6 +146,7 @@ def build_ensemble(
             for p, c, m in zip(paths, cards, member_metrics, strict=True)
         ],
         "combine": combine,
+        "weights": shares,
         "params": card.params,
         "train_seconds": round(sum(float(m.get("train_seconds") or 0) for m in member_metrics), 2),
     }

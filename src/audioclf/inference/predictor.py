@@ -126,7 +126,10 @@ class Predictor:
             probs = member.predict_proba(waveforms, batch_size=batch_size)
             order = [member.classes_.index(label) for label in self.classes_]
             parts.append(probs[:, order])
-        return combine_probabilities(parts, self.card.options.get("combine", "product"))
+        options = self.card.options
+        return combine_probabilities(
+            parts, options.get("combine", "product"), options.get("weights")
+        )
 
     def _speaker_normalised(
         self, x: np.ndarray, speakers: Sequence[str | None] | None

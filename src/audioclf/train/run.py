@@ -28,7 +28,12 @@ from audioclf.train.config import AUTO, TrainConfig
 from audioclf.train.data import LoadedSplit, load_split, predict_split
 from audioclf.train.inner_cv import inner_cv_scores
 from audioclf.train.latency import measure_latency
-from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+from audioclf.train.runfolder import (
+    ModelCard,
+    RunFolder,
+    write_json,
+    write_val_predictions,
+)
 from audioclf.train.splitting import make_splits
 from audioclf.train.trainer import BEST_WEIGHTS, fit, seed_everything, set_threads
 from audioclf.train.vectors import load_vectors
@@ -46,6 +51,9 @@ class _Trained:
     best_epoch: int
     epochs_run: int
     val: dict[str, float]
+    # probabilities and targets of the known validation clips, from a model that did not
+    # train on them (None without a validation split)
+    val_predictions: tuple[list[str], np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -186,6 +194,8 @@ def train_run(
     metrics |= trained.val
     metrics["n_unknown"] = int((~known).sum())
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
+    if trained.val_predictions is not None:
+        write_val_predictions(run, *trained.val_predictions)
     write_json(run.metrics, metrics)
     from audioclf.evaluate.report import write_run_report
 
@@ -268,7 +278,12 @@ def _train_torch(
     if result.history and "val_accuracy" in result.history[result.best_epoch - 1]:
         best = result.history[result.best_epoch - 1]
         val = {key: float(best[key]) for key in VAL_KEYS}
-    return _Trained(card, probs, result.best_epoch, len(result.history), val)
+    seen = _known(loaded["val"])
+    predictions = None
+    if len(seen):
+        val_probs = predict_split(model, seen.waves, n_inputs, hop=config.eval_hop)
+        predictions = ([c.id for c in seen.clips], val_probs, seen.targets)
+    return _Trained(card, probs, result.best_epoch, len(result.history), val, predictions)
 
 
 def _train_classical(
@@ -295,11 +310,13 @@ def _train_classical(
     # inside train + val (what `--model auto` compares; see train/inner_cv.py)
     val = _known(loaded["val"])
     val_scores: dict[str, float] = {}
+    predictions = None
     if len(val):
         first = _known(loaded["train"])
         probe = fit_shared(fresh(), _vectors(first, config.speaker_norm), first.targets)
-        probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
-        scores = classification_metrics(val.targets, probs, labels)
+        val_probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
+        predictions = ([c.id for c in val.clips], val_probs, val.targets)
+        scores = classification_metrics(val.targets, val_probs, labels)
         val_scores = {
             "val_accuracy": scores["accuracy"],
             "val_balanced_accuracy": scores["balanced_accuracy"],
@@ -333,9 +350,10 @@ def _train_classical(
     )
     run.write_card(card)
     if not len(test):
-        return _Trained(card, np.zeros((0, len(labels)), dtype=np.float32), 1, 1, val_scores)
+        empty = np.zeros((0, len(labels)), dtype=np.float32)
+        return _Trained(card, empty, 1, 1, val_scores, predictions)
     probs = _align(estimator, x_test, len(labels))
-    return _Trained(card, probs, 1, 1, val_scores)
+    return _Trained(card, probs, 1, 1, val_scores, predictions)
 
 
 def _export_classical(estimator: Any, run: RunFolder, rows: np.ndarray) -> bool:

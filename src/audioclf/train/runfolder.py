@@ -14,6 +14,7 @@ runs/NAME/
   metrics.json       test-split metrics, parameters, training time, latency
   report.html, plots/
   splits/{train,val,test}.jsonl   the exact manifests of each split
+  val_predictions.npz              the model's probabilities for the validation clips
 ```
 """
 
@@ -23,6 +24,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from audioclf.data.manifest import Manifest, read_manifest
 
@@ -99,6 +102,12 @@ class RunFolder:
     def splits(self) -> Path:
         return self.root / "splits"
 
+    @property
+    def val_predictions(self) -> Path:
+        """The kept model's class probabilities for the validation clips (see
+        :func:`write_val_predictions`)."""
+        return self.root / "val_predictions.npz"
+
     def split(self, name: str) -> Path:
         return self.splits / f"{name}.jsonl"
 
@@ -125,6 +134,43 @@ class RunFolder:
             raise RunFolderError(f"{self.root}: no metrics.json (the run did not finish)")
         data: dict[str, Any] = json.loads(self.metrics.read_text())
         return data
+
+
+def write_val_predictions(
+    run: RunFolder, ids: list[str], probs: np.ndarray, targets: np.ndarray
+) -> None:
+    """Keep what the model said about each validation clip it did not train on (a torch
+    model's best epoch; a classical model fitted on train alone): clip ids, class
+    probabilities (columns in labels.json order) and true class indices, for the clips
+    of classes the model knows. ``auto`` weighs an ensemble's members on them."""
+    tmp = run.root / "val_predictions.tmp.npz"
+    np.savez(
+        tmp,
+        ids=np.asarray(ids, dtype=str),
+        probs=np.asarray(probs, np.float32),
+        targets=np.asarray(targets, np.int64),
+    )
+    tmp.replace(run.val_predictions)
+
+
+@dataclass
+class ValPredictions:
+    """A run's validation predictions (see :func:`write_val_predictions`)."""
+
+    ids: list[str]
+    probs: np.ndarray
+    targets: np.ndarray
+
+
+def read_val_predictions(run: RunFolder) -> ValPredictions | None:
+    """The predictions :func:`write_val_predictions` kept, or None when the run has none
+    (no validation split, or made by an audioclf before they were kept)."""
+    if not run.val_predictions.is_file():
+        return None
+    with np.load(run.val_predictions) as data:
+        return ValPredictions(
+            [str(i) for i in data["ids"]], data["probs"], data["targets"].astype(np.int64)
+        )
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -42,13 +42,16 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from audioclf.console import console
 from audioclf.data.manifest import Manifest
 from audioclf.features.inputs import input_parts
 from audioclf.inference.ensemble import MEMBERS
 from audioclf.models import model_info
 from audioclf.train.config import AUTO, TrainConfig
-from audioclf.train.runfolder import ModelCard, RunFolder, write_json
+from audioclf.train.pair_weights import PairWeight, choose_pair_weight
+from audioclf.train.runfolder import ModelCard, RunFolder, read_val_predictions, write_json
 
 if TYPE_CHECKING:
     from audioclf.train.run import RunResult
@@ -317,9 +320,17 @@ def _record(
     return RunResult(run.root, metrics, card)
 
 
-def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float) -> RunResult:
-    """Copy the best candidate's files into ``run`` and record the selection."""
-    best = _best(results, results)
+def _keep_best(
+    run: RunFolder,
+    results: dict[str, RunResult],
+    *,
+    seconds: float,
+    best: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> RunResult:
+    """Copy the best candidate's files (or ``best``'s) into ``run`` and record the
+    selection (with ``extra`` facts about it)."""
+    best = best or _best(results, results)
     if best is None:
         raise SelectionError("no candidate has a validation score to compare")
     _clear(run)
@@ -336,7 +347,7 @@ def _keep_best(run: RunFolder, results: dict[str, RunResult], *, seconds: float)
             shutil.copy2(item, target)
         copied.append(item.name)
     files = sorted({*copied, *_WRITTEN} - _OWN)
-    selection = {"chosen": best, "members": [best], "files": files}
+    selection = {"chosen": best, "members": [best], **(extra or {}), "files": files}
     return _record(run, results[best].metrics, _rows(results), selection, seconds=seconds)
 
 
@@ -357,22 +368,65 @@ def _keep_ensemble(
     seconds: float,
     progress: bool,
 ) -> RunResult:
-    """Serve the pair as one model in ``run`` (audioclf.inference.ensemble), scored on the
-    split's test part like any run."""
+    """Serve the pair as one model in ``run`` (audioclf.inference.ensemble), the neural
+    member weighted as the validation clips prefer (train/pair_weights.py), scored on the
+    split's test part like any run. A weight of 0 or 1 keeps one member alone."""
     from audioclf.inference.ensemble import build_ensemble
 
+    neural, classical = pair
+    weight = _pair_weight(results, pair)
+    facts: dict[str, Any] = {"pair": list(pair)}
+    if weight is not None:
+        facts["weights"] = {neural: weight.neural, classical: weight.classical}
+        facts["weight_scores"] = {f"{w:g}": round(v, 4) for w, v in weight.scores.items()}
+        facts["weighted_by"] = "balanced log-likelihood of the validation clips"
+        alone = {0.0: classical, 1.0: neural}.get(weight.neural)
+        if alone is not None:
+            console.print(
+                f"auto: the validation clips give {alone} the whole weight of the pair; "
+                "keeping it alone",
+                highlight=False,
+            )
+            return _keep_best(run, results, seconds=seconds, best=alone, extra=facts)
     _clear(run)
     before = _names(run)
     members = [results[name].run_dir for name in pair]
-    metrics = build_ensemble(members, run.root, combine="product", progress=progress)
+    shares = [weight.neural, weight.classical] if weight is not None else None
+    metrics = build_ensemble(
+        members, run.root, combine="product", weights=shares, progress=progress
+    )
     files = sorted((_names(run) - before) | {MEMBERS, *_WRITTEN} - _OWN)
     selection = {
         "chosen": "+".join(pair),
         "members": list(pair),
         "combine": "product",
+        **facts,
         "files": files,
     }
     return _record(run, metrics, _rows(results), selection, seconds=seconds)
+
+
+def _pair_weight(results: dict[str, RunResult], pair: tuple[str, str]) -> PairWeight | None:
+    """The neural member's weight fitted on both members' validation predictions (the
+    clips both scored, in one order), or None — equal weights, with a note — when a
+    member kept none (a run folder from before audioclf kept them)."""
+    neural, classical = (read_val_predictions(RunFolder(results[n].run_dir)) for n in pair)
+    if neural is None or classical is None:
+        console.print(
+            "[yellow]note:[/] a member has no val_predictions.npz (trained by an older "
+            "audioclf); the pair is weighted equally",
+            highlight=False,
+        )
+        return None
+    if results[pair[0]].card.labels != results[pair[1]].card.labels:
+        return None  # trained on the same split, so this does not happen; never mix columns
+    rows = {clip: i for i, clip in enumerate(classical.ids)}
+    shared = [(i, rows[clip]) for i, clip in enumerate(neural.ids) if clip in rows]
+    if not shared:
+        return None
+    a = np.array([i for i, _ in shared])
+    b = np.array([j for _, j in shared])
+    return choose_pair_weight(neural.probs[a], classical.probs[b], neural.targets[a])
 
 
 def _fmt(value: Any) -> str:
