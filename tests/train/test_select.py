@@ -116,7 +116,7 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert result.metrics["n"] == n_test and 0.0 <= result.metrics["accuracy"] <= 1.0
     assert load_run_summary(run).model == "auto → cnn2d_2+logreg"
     report = (run / "report.html").read_text()
-    assert report.count("<b>kept</b>") == 2
+    assert "<b>kept (weight 0.75)</b>" in report and "<b>kept (weight 0.25)</b>" in report
     clip = read_manifest(manifest)[0].path
     probs = Predictor(run).predict_source(clip)
     cnn, logreg = (
@@ -133,6 +133,8 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert selection["weights"] == {"cnn2d_2": 0.0, "logreg": 1.0}
     assert json.loads((run / "model.json").read_text())["model"] == "logreg"
     assert not (run / "members").exists()
+    report = (run / "report.html").read_text()
+    assert "<b>kept (weight 1)</b>" in report and "<b>(weight 0)</b>" in report
 
     # candidates from before validation predictions were kept: equal weights
     (run / "candidates" / "logreg" / "val_predictions.npz").unlink()

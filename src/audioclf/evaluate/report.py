@@ -328,9 +328,18 @@ _ESTIMATES = {
 
 
 def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, str]]:
-    """``--model auto``: one row per candidate, the kept one marked."""
+    """``--model auto``: one row per candidate, the kept ones marked with their weight
+    in the pair when it was weighed."""
     selection: Mapping[str, Any] = metrics.get("selection") or {}
     kept = selection.get("members") or [selection.get("chosen")]
+    weights: Mapping[str, float] = selection.get("weights") or {}
+
+    def mark(name: str) -> str:
+        text = "kept" if name in kept else ""
+        if name in weights:
+            text = f"{text} (weight {weights[name]:g})".strip()
+        return text
+
     rows = []
     for row in selection.get("candidates") or []:
         name = str(row["model"])
@@ -339,7 +348,7 @@ def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, 
             {
                 "model": name,
                 "link": f"candidates/{name}/report.html" if report.is_file() else "",
-                "kept": "kept" if name in kept else "",
+                "kept": mark(name),
                 "estimate": _ESTIMATES.get(str(row.get("estimate")), "none"),
                 "score": _num(row.get("score")),
                 "train": _duration(row["train_seconds"]) if row.get("train_seconds") else "—",

@@ -13,7 +13,7 @@ runs/NAME/
   config.yaml              model: auto (the selection's own config, for --resume)
   splits/                  the one split every candidate used
   candidates/MODEL/        a complete run folder per candidate
-  model.json, members/, metrics.json, report.html        the ensemble, or
+  model.json, members/, metrics.json, report.html        the weighted pair, or
   model.json, model.*, metrics.json, report.html, ...    copies of the single winner's files
 ```
 
@@ -21,7 +21,10 @@ Why an ensemble by default: the pick between a CNN and a feature model is made o
 held-out voices and is noisy (it kept the weaker model in 2 of 6 FSDD folds), while the
 product of their probabilities beat auto's single pick on every protocol of
 docs/benchmarks.md (Speech Commands 0.817 against 0.754, FSDD 0.868 against 0.782; Emo-DB
-and RAVDESS by 1–2 points). ``model_options: {ensemble: false}`` keeps the single best.
+and RAVDESS by 1–2 points). The CNN's share of that product is fitted on the validation
+clips (train/pair_weights.py): on the emotion corpora a CNN trained from scratch is much
+weaker than the feature model and an equal share costs accuracy; a share of 0 or 1 keeps
+one member alone. ``model_options: {ensemble: false}`` keeps the single best.
 
 The estimate is balanced accuracy (UA) on voices the candidate did not train on: grouped
 k-fold CV inside train + val for the classical models (seconds; see train/inner_cv.py),
