@@ -2,9 +2,9 @@
 
 Reads the default-model runs that `benchmarks.protocols` left in runs/bench/NAME-auto/
 (run it first) and, for each fold, scores the test clips with the pair's two candidates
-(the CNN and the best classical model, from `candidates/`) combined with every neural
-weight of audioclf.train.pair_weights.GRID: 0 is the classical model alone, 0.5 the plain
-product auto served before, 1 the CNN alone. The row puts the weight auto chose (on the
+(the CNN and the best classical model, from `candidates/`) combined with fixed neural
+weights: 0 is the classical model alone, 0.5 the plain product auto served before, 1 the
+CNN alone. The row puts the weight auto chose (on the
 validation clips; the test clips played no part) next to the fixed ones. Nothing is
 trained; the members' test predictions are recomputed from their run folders.
 
@@ -24,16 +24,16 @@ from audioclf.data.manifest import read_manifest
 from audioclf.features.cache import FeatureCache
 from audioclf.inference.ensemble import combine_probabilities
 from audioclf.inference.predictor import Predictor
-from audioclf.train.pair_weights import GRID
 from benchmarks.protocols import PROTOCOLS, ROOT
 from benchmarks.results import command_line, record
 
 SECTION = "Weighting auto's pair on the validation clips"
+FIXED = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def fold_accuracies(fold: Path) -> tuple[float, dict[float, float]] | None:
-    """The neural weight auto chose in ``fold`` and the test accuracy of every weight of
-    the grid, or None when the fold kept no pair (one family ran)."""
+    """The neural weight auto chose in ``fold`` and the test accuracy of each weight of
+    :data:`FIXED`, or None when the fold kept no pair (one family ran)."""
     selection = json.loads((fold / "metrics.json").read_text())["selection"]
     pair = selection.get("pair")
     if not pair or "weights" not in selection:
@@ -54,7 +54,7 @@ def fold_accuracies(fold: Path) -> tuple[float, dict[float, float]] | None:
                 == targets
             )
         )
-        for w in GRID
+        for w in FIXED
     }
     return float(selection["weights"][pair[0]]), accuracies
 

@@ -30,17 +30,23 @@ def test_a_useless_neural_member_gets_no_weight() -> None:
     chosen = choose_pair_weight(wrong, classical, TARGETS)
     assert chosen.neural == 0.0 and chosen.classical == 1.0
     assert set(chosen.scores) == set(GRID)
-    # and the other way round
-    assert choose_pair_weight(classical, wrong, TARGETS).neural == 1.0
+
+
+def test_the_neural_member_never_gets_more_than_half() -> None:
+    # the other way round the CNN would deserve everything; it gets the equal share
+    classical = two_class([0.1, 0.2, 0.1, 0.3])
+    neural = two_class([0.8, 0.7, 0.9, 0.8])
+    assert max(GRID) == 0.5
+    assert choose_pair_weight(neural, classical, TARGETS).neural == 0.5
 
 
 def test_weights_in_between_and_ties_go_to_the_plain_product() -> None:
-    # the neural member is sharper on most clips, the classical one saves the last
-    neural = two_class([0.9, 0.9, 0.9, 0.4])
-    classical = two_class([0.6, 0.6, 0.6, 0.7])
+    # the classical member is sharper on most clips, the CNN saves the last
+    neural = two_class([0.6, 0.6, 0.6, 0.7])
+    classical = two_class([0.9, 0.9, 0.9, 0.4])
     chosen = choose_pair_weight(neural, classical, TARGETS)
-    assert chosen.neural == 0.75
-    assert chosen.scores[0.75] == max(chosen.scores.values())
+    assert chosen.neural == 0.25
+    assert chosen.scores[0.25] == max(chosen.scores.values())
     # identical members: every weight scores the same, the product (0.5) is kept
     assert choose_pair_weight(classical, classical, TARGETS).neural == 0.5
 

@@ -89,9 +89,9 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     # by default the best of each family is kept together, the CNN weighted as the
     # validation clips prefer; resuming (which reads the run's config.yaml) reuses the
     # candidates and replaces the single winner's files. The validation predictions are
-    # replaced by ones where the CNN is sharper on three clips of four and the logreg
-    # saves the fourth (tests/train/test_pair_weights.py): the CNN gets 0.75
-    _plant_val_predictions(run, cnn=[0.9, 0.9, 0.9, 0.4], logreg=[0.6, 0.6, 0.6, 0.7])
+    # replaced by ones where the logreg is sharper on three clips of four and the CNN
+    # saves the fourth (tests/train/test_pair_weights.py): the CNN gets 0.25
+    _plant_val_predictions(run, cnn=[0.6, 0.6, 0.6, 0.7], logreg=[0.9, 0.9, 0.9, 0.4])
     config.model_options["ensemble"] = True
     config.to_yaml(run / "config.yaml")
     (run / "notes.txt").write_text("mine")  # not audioclf's: a new selection leaves it
@@ -102,11 +102,11 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     selection = result.metrics["selection"]
     assert selection["chosen"] == "cnn2d_2+logreg"
     assert selection["members"] == ["cnn2d_2", "logreg"]
-    assert selection["weights"] == {"cnn2d_2": 0.75, "logreg": 0.25}
-    assert set(selection["weight_scores"]) == {"0", "0.25", "0.5", "0.75", "1"}
+    assert selection["weights"] == {"cnn2d_2": 0.25, "logreg": 0.75}
+    assert set(selection["weight_scores"]) == {"0", "0.25", "0.5"}
     card = json.loads((run / "model.json").read_text())
     assert card["family"] == "ensemble" and card["options"]["models"] == ["cnn2d_2", "logreg"]
-    assert card["options"]["weights"] == [0.75, 0.25]
+    assert card["options"]["weights"] == [0.25, 0.75]
     assert not [p for p in run.iterdir() if p.name in weights]  # no stale single model
     assert (run / "notes.txt").read_text() == "mine"
     assert "members" in selection["files"] and "notes.txt" not in selection["files"]
@@ -116,13 +116,13 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert result.metrics["n"] == n_test and 0.0 <= result.metrics["accuracy"] <= 1.0
     assert load_run_summary(run).model == "auto → cnn2d_2+logreg"
     report = (run / "report.html").read_text()
-    assert "<b>kept (weight 0.75)</b>" in report and "<b>kept (weight 0.25)</b>" in report
+    assert "<b>kept (weight 0.25)</b>" in report and "<b>kept (weight 0.75)</b>" in report
     clip = read_manifest(manifest)[0].path
     probs = Predictor(run).predict_source(clip)
     cnn, logreg = (
         Predictor(run / "candidates" / n).predict_source(clip) for n in ("cnn2d_2", "logreg")
     )
-    weighted = np.exp(0.75 * np.log(cnn) + 0.25 * np.log(logreg))
+    weighted = np.exp(0.25 * np.log(cnn) + 0.75 * np.log(logreg))
     np.testing.assert_allclose(probs, weighted / weighted.sum(), atol=1e-5)
 
     # a CNN the validation clips find useless gets no weight: the logreg is kept alone

@@ -23,8 +23,9 @@ product of their probabilities beat auto's single pick on every protocol of
 docs/benchmarks.md (Speech Commands 0.817 against 0.754, FSDD 0.868 against 0.782; Emo-DB
 and RAVDESS by 1–2 points). The CNN's share of that product is fitted on the validation
 clips (train/pair_weights.py): on the emotion corpora a CNN trained from scratch is much
-weaker than the feature model and an equal share costs accuracy; a share of 0 or 1 keeps
-one member alone. ``model_options: {ensemble: false}`` keeps the single best.
+weaker than the feature model and an equal share costs accuracy; the share is at most
+half, and at 0 the classical model is kept alone. ``model_options: {ensemble: false}``
+keeps the single best.
 
 The estimate is balanced accuracy (UA) on voices the candidate did not train on: grouped
 k-fold CV inside train + val for the classical models (seconds; see train/inner_cv.py),
@@ -373,7 +374,7 @@ def _keep_ensemble(
 ) -> RunResult:
     """Serve the pair as one model in ``run`` (audioclf.inference.ensemble), the neural
     member weighted as the validation clips prefer (train/pair_weights.py), scored on the
-    split's test part like any run. A weight of 0 or 1 keeps one member alone."""
+    split's test part like any run. A neural weight of 0 keeps the classical one alone."""
     from audioclf.inference.ensemble import build_ensemble
 
     neural, classical = pair
@@ -383,14 +384,13 @@ def _keep_ensemble(
         facts["weights"] = {neural: weight.neural, classical: weight.classical}
         facts["weight_scores"] = {f"{w:g}": round(v, 4) for w, v in weight.scores.items()}
         facts["weighted_by"] = "balanced log-likelihood of the validation clips"
-        alone = {0.0: classical, 1.0: neural}.get(weight.neural)
-        if alone is not None:
+        if weight.neural == 0.0:
             console.print(
-                f"auto: the validation clips give {alone} the whole weight of the pair; "
-                "keeping it alone",
+                f"auto: the validation clips give {neural} no weight in the pair; "
+                f"keeping {classical} alone",
                 highlight=False,
             )
-            return _keep_best(run, results, seconds=seconds, best=alone, extra=facts)
+            return _keep_best(run, results, seconds=seconds, best=classical, extra=facts)
     _clear(run)
     before = _names(run)
     members = [results[name].run_dir for name in pair]
