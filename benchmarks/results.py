@@ -40,7 +40,8 @@ NOTES = {
         "fails if they drift apart); those rows, and `auto-fast-single-4min`, ran before the\n"
         "two voice-encoder models joined auto's candidates. The four `auto` rows ran with the\n"
         "voice models, shared classical fits (models/shared_fits.py) and the pair weighted\n"
-        "on the validation clips (train/pair_weights.py).\n"
+        "on the validation clips (train/pair_weights.py; before its cap at 0.5, which\n"
+        "changes no choice on these runs: see the weighting table).\n"
         "`audioclf_default` is our CNN trained alone (`-fast`: 20 epochs, light\n"
         "augmentation, benchmarks/configs/fast.yaml; `-fast-vtlp` adds vocal tract length\n"
         "perturbation, fast-vtlp.yaml; `-Nmin`: `--time-budget N`); `compare_logreg` /\n"
@@ -77,7 +78,10 @@ NOTES = {
         "of the pair (CNN, best classical candidate) at the CNN weight auto chose on the\n"
         "validation clips, next to fixed weights — 0.5 is the equal product auto served\n"
         "before, 0 the classical member alone, 1 the CNN alone. Nothing is retrained; the\n"
-        "fixed-weight columns use the test split and are for comparison only."
+        "fixed-weight columns use the test split and are for comparison only. These runs\n"
+        "chose from {0, 0.25, 0.5, 0.75, 1}; auto now caps the CNN's weight at 0.5 (see\n"
+        "train/pair_weights.py). No fold chose above 0.5, so the capped grid makes the same\n"
+        "choices on these runs and the `auto` rows stand."
     ),
     "Voice encoder: layers and regularisation": (
         "Exploration behind the `voice_encoder` features: the mean and standard deviation of\n"
