@@ -4,9 +4,9 @@ Reads the default-model runs that `benchmarks.protocols` left in runs/bench/NAME
 (run it first) and, for each fold, scores the test clips with the pair's two candidates
 (the CNN and the best classical model, from `candidates/`) combined with fixed neural
 weights: 0 is the classical model alone, 0.5 the plain product auto served before, 1 the
-CNN alone. The row puts the weight auto chose (on the
-validation clips; the test clips played no part) next to the fixed ones. Nothing is
-trained; the members' test predictions are recomputed from their run folders.
+CNN alone. The row puts the weight auto chose (on the validation clips; the test clips
+played no part) next to the fixed ones. Nothing is trained; the members' test
+predictions are recomputed from their run folders.
 
     .venv/bin/python -m benchmarks.pair_weights emodb ravdess fsdd speechcommands
 """

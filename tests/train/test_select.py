@@ -19,11 +19,13 @@ from audioclf.train.run import RunResult, train_run
 from audioclf.train.runfolder import (
     ModelCard,
     RunFolder,
+    ValPredictions,
     read_val_predictions,
     write_json,
     write_val_predictions,
 )
 from tests.corpus_factory import make_corpus
+from tests.train.test_pair_weights import TARGETS, two_class
 
 TINY_CNN = {"clip_seconds": 0.5, "batch_size": 8, "augment": "none", "epochs": 2, "lr": 0.01}
 
@@ -147,12 +149,10 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
 def _plant_val_predictions(run: Path, **p_true: list[float]) -> None:
     """Replace the candidates' validation predictions by four two-class clips (targets
     a, a, b, b) on which each gives its true class the probabilities ``p_true[name]``."""
-    targets = np.array([0, 0, 1, 1])
     for name, values in p_true.items():
-        p = np.array(values)
-        probs = np.stack([np.where(targets == 0, p, 1 - p), np.where(targets == 1, p, 1 - p)], 1)
         folder = RunFolder(run / "candidates" / ("cnn2d_2" if name == "cnn" else name))
-        write_val_predictions(folder, ["v1", "v2", "v3", "v4"], probs, targets)
+        planted = ValPredictions(["v1", "v2", "v3", "v4"], two_class(values), TARGETS)
+        write_val_predictions(folder, planted)
 
 
 def _fake(

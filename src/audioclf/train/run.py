@@ -31,6 +31,7 @@ from audioclf.train.latency import measure_latency
 from audioclf.train.runfolder import (
     ModelCard,
     RunFolder,
+    ValPredictions,
     write_json,
     write_val_predictions,
 )
@@ -51,9 +52,9 @@ class _Trained:
     best_epoch: int
     epochs_run: int
     val: dict[str, float]
-    # probabilities and targets of the known validation clips, from a model that did not
-    # train on them (None without a validation split)
-    val_predictions: tuple[list[str], np.ndarray, np.ndarray] | None = None
+    # the known validation clips scored by a model that did not train on them (None
+    # without a validation split)
+    val_predictions: ValPredictions | None = None
 
 
 @dataclass
@@ -195,7 +196,7 @@ def train_run(
     metrics["n_unknown"] = int((~known).sum())
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
     if trained.val_predictions is not None:
-        write_val_predictions(run, *trained.val_predictions)
+        write_val_predictions(run, trained.val_predictions)
     write_json(run.metrics, metrics)
     from audioclf.evaluate.report import write_run_report
 
@@ -282,7 +283,7 @@ def _train_torch(
     predictions = None
     if len(seen):
         val_probs = predict_split(model, seen.waves, n_inputs, hop=config.eval_hop)
-        predictions = ([c.id for c in seen.clips], val_probs, seen.targets)
+        predictions = _val_predictions(seen, val_probs)
     return _Trained(card, probs, result.best_epoch, len(result.history), val, predictions)
 
 
@@ -315,7 +316,7 @@ def _train_classical(
         first = _known(loaded["train"])
         probe = fit_shared(fresh(), _vectors(first, config.speaker_norm), first.targets)
         val_probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
-        predictions = ([c.id for c in val.clips], val_probs, val.targets)
+        predictions = _val_predictions(val, val_probs)
         scores = classification_metrics(val.targets, val_probs, labels)
         val_scores = {
             "val_accuracy": scores["accuracy"],
@@ -385,6 +386,10 @@ def _known(*parts: LoadedSplit) -> LoadedSplit:
         [w for _, w, _ in keep],
         np.array([t for _, _, t in keep], dtype=np.int64),
     )
+
+
+def _val_predictions(split: LoadedSplit, probs: np.ndarray) -> ValPredictions:
+    return ValPredictions([clip.id for clip in split.clips], probs, split.targets)
 
 
 def _vectors(split: LoadedSplit, speaker_norm: bool) -> np.ndarray:

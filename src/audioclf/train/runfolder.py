@@ -136,30 +136,28 @@ class RunFolder:
         return data
 
 
-def write_val_predictions(
-    run: RunFolder, ids: list[str], probs: np.ndarray, targets: np.ndarray
-) -> None:
-    """Keep what the model said about each validation clip it did not train on (a torch
-    model's best epoch; a classical model fitted on train alone): clip ids, class
-    probabilities (columns in labels.json order) and true class indices, for the clips
-    of classes the model knows. ``auto`` weighs an ensemble's members on them."""
-    tmp = run.root / "val_predictions.tmp.npz"
-    np.savez(
-        tmp,
-        ids=np.asarray(ids, dtype=str),
-        probs=np.asarray(probs, np.float32),
-        targets=np.asarray(targets, np.int64),
-    )
-    tmp.replace(run.val_predictions)
-
-
 @dataclass
 class ValPredictions:
-    """A run's validation predictions (see :func:`write_val_predictions`)."""
+    """What a model said about each validation clip it did not train on (a torch model's
+    best epoch; a classical model fitted on train alone): clip ids, class probabilities
+    (columns in labels.json order) and true class indices, for the clips of classes the
+    model knows. ``auto`` weighs an ensemble's members on them."""
 
     ids: list[str]
     probs: np.ndarray
     targets: np.ndarray
+
+
+def write_val_predictions(run: RunFolder, predictions: ValPredictions) -> None:
+    """Keep ``predictions`` in the run folder (``val_predictions.npz``)."""
+    tmp = run.root / "val_predictions.tmp.npz"
+    np.savez(
+        tmp,
+        ids=np.asarray(predictions.ids, dtype=str),
+        probs=np.asarray(predictions.probs, np.float32),
+        targets=np.asarray(predictions.targets, np.int64),
+    )
+    tmp.replace(run.val_predictions)
 
 
 def read_val_predictions(run: RunFolder) -> ValPredictions | None:
