@@ -25,6 +25,18 @@ def _config(config_file: Path | None, **overrides: Any) -> Any:
     return TrainConfig.build(**overrides)
 
 
+def _speeds(text: str | None) -> list[float] | None:
+    """``--speeds 0.9,1.1`` as a list; ``none`` as no speeds; None when not given."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--speeds takes numbers separated by commas, not {text!r}") from None
+
+
 def _headline(metrics: dict[str, Any]) -> str:
     parts = [
         f"{key} {metrics[key]:.3f}"
@@ -71,6 +83,12 @@ def train_cmd(
         "--speaker-norm/--no-speaker-norm",
         help="Classical models: standardise features per speaker (evaluate-only runs).",
     ),
+    speeds: str | None = typer.Option(
+        None,
+        "--speeds",
+        help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
+        "(`none` for none).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -91,6 +109,7 @@ def train_cmd(
             time_budget=time_budget,
             seed=seed,
             speaker_norm=speaker_norm,
+            speeds=_speeds(speeds),
         )
     result = train_run(config, out_dir, resume=resume, progress=progress)
     kept = _kept(result.metrics, result.card.model)
@@ -123,6 +142,12 @@ def cv_cmd(
         "--speaker-norm/--no-speaker-norm",
         help="Classical models: standardise features per speaker (evaluate-only runs).",
     ),
+    speeds: str | None = typer.Option(
+        None,
+        "--speeds",
+        help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
+        "(`none` for none).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -139,6 +164,7 @@ def cv_cmd(
         time_budget=time_budget,
         seed=seed,
         speaker_norm=speaker_norm,
+        speeds=_speeds(speeds),
     )
     metrics = cross_validate(
         config,

@@ -14,6 +14,7 @@ from audioclf.inference.export_classical import export_classical_onnx, verify_cl
 from audioclf.models import create_model
 from audioclf.models.classical import logreg, svm
 from audioclf.models.fusion import LateFusion
+from audioclf.models.multiview import MultiView
 
 
 def _data(dim: int, n_classes: int = 4, n: int = 160) -> tuple[np.ndarray, np.ndarray]:
@@ -41,8 +42,19 @@ def _session_outputs(path: Path, x: np.ndarray) -> list[Any]:
         create_model("random_forest", 4, n_estimators=20),
         LateFusion([(12, logreg(4, C=0.1)), (8, svm(4))]),
         LateFusion([(12, logreg(4)), (8, logreg(4, C=0.1))], combine="mean"),
+        MultiView(logreg(4), views=2),  # speed views: 2 × 10 columns
+        MultiView(LateFusion([(3, logreg(4)), (2, svm(4))]), views=4),
     ],
-    ids=["logreg", "svm-rbf", "svm-linear", "random-forest", "fusion-product", "fusion-mean"],
+    ids=[
+        "logreg",
+        "svm-rbf",
+        "svm-linear",
+        "random-forest",
+        "fusion-product",
+        "fusion-mean",
+        "views-logreg",
+        "views-fusion",
+    ],
 )
 def test_every_classical_kind_exports_with_the_same_probabilities(
     estimator: Any, tmp_path: Path
@@ -82,3 +94,11 @@ def test_fusion_blocks_must_cover_the_features(tmp_path: Path) -> None:
     fusion = LateFusion([(12, logreg(4)), (8, logreg(4))]).fit(x, y)
     with pytest.raises(ExportError, match="do not cover 21"):
         export_classical_onnx(fusion, tmp_path / "model.onnx", 21)
+
+
+def test_views_must_divide_the_features(tmp_path: Path) -> None:
+    x, y = _data(20)
+    wrapped = MultiView(logreg(4), views=2).fit(x, y)
+    with pytest.raises(ExportError, match="do not split into 3 views"):
+        export_classical_onnx(MultiView(logreg(4), views=3).fit(x[:, :18], y), tmp_path / "m", 20)
+    assert wrapped.views == 2

@@ -56,3 +56,18 @@ def test_cli_cv_with_speaker_norm(tmp_path: Path) -> None:
     fold = json.loads((out / "fold1" / "model.json").read_text())
     assert fold["speaker_norm"] is True
     assert json.loads((out / "metrics.json").read_text())["mean"]["accuracy"] >= 0.75
+
+
+def test_cli_cv_with_speeds(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    out = tmp_path / "cv"
+    args = ["cv", "--data", str(manifest), "--model", "logreg", "--speeds", "0.9,1.1"]
+    result = CliRunner().invoke(app, [*args, "--folds", "2", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "fold1" / "model.json").read_text())["speeds"] == [0.9, 1.1]
+    bad = CliRunner().invoke(app, [*args[:-1], "fast", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "--speeds takes numbers" in bad.output

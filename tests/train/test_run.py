@@ -245,3 +245,57 @@ def test_fusion_model_run_shares_the_feature_cache_with_its_parts(
         progress=False,
     )
     assert sorted((tmp_path / "cache").rglob("*.npy")) == cached
+
+
+def test_speed_views_train_on_every_speed_and_serve_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audioclf.audio import load
+    from audioclf.features.handcrafted import POOLED_DIM, pooled_stats
+    from audioclf.features.inputs import vectors
+    from audioclf.features.speed import at_speed
+    from audioclf.models.classical import load_classical
+
+    monkeypatch.setenv("AUDIOCLF_CACHE", str(tmp_path / "cache"))
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=3)
+    clips = read_manifest(manifest)
+    config = TrainConfig.build({"data": str(manifest), "model": "logreg", "speeds": [0.9, 1.1]})
+    result = train_run(config, tmp_path / "run", progress=False)
+    assert result.card.speeds == [0.9, 1.1] and result.metrics["speeds"] == [0.9, 1.1]
+    assert result.card.onnx and result.metrics["accuracy"] >= 0.75
+    assert "speed views" in (result.run_dir / "report.html").read_text()
+    # one cached vector per clip and speed
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) >= 3 * len(clips)
+    estimator = load_classical(result.run_dir / "model.joblib")
+    assert estimator.views == 3
+    # served: the clip's views, scored by the exported graph, as the estimator scores them
+    y = load(clips[0].path, 16_000)
+    x = vectors("pooled", [y], 16_000, [0.9, 1.1])
+    assert x.shape == (1, 3 * POOLED_DIM)
+    np.testing.assert_allclose(x[0, :POOLED_DIM], pooled_stats(y, 16_000), atol=1e-5)
+    slower = pooled_stats(at_speed(y, 16_000, 0.9), 16_000)
+    np.testing.assert_allclose(x[0, POOLED_DIM : 2 * POOLED_DIM], slower, atol=1e-5)
+    served = Predictor(result.run_dir)
+    assert served.backend == "onnx"
+    np.testing.assert_allclose(
+        served.predict_proba([y])[0], estimator.predict_proba(x)[0], atol=1e-4
+    )
+    # the clip itself is cached under the key runs without speeds use
+    cached = sorted((tmp_path / "cache").rglob("*.npy"))
+    plain = train_run(
+        TrainConfig.build({"data": str(manifest), "model": "logreg"}),
+        tmp_path / "plain",
+        progress=False,
+    )
+    assert sorted((tmp_path / "cache").rglob("*.npy")) == cached
+    assert (
+        plain.card.speeds == [] and "speed views" not in (plain.run_dir / "report.html").read_text()
+    )
+
+
+def test_speeds_need_a_classical_model_and_sensible_values(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    with pytest.raises(ValueError, match="speeds apply to the classical models"):
+        train_run(_config(manifest, speeds=[0.9]), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match=r"invalid training config: speeds.*not 1\.0"):
+        TrainConfig.build({"speeds": [1.0]})

@@ -51,6 +51,9 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     selection = result.metrics["selection"]
     scores = {row["model"]: row["score"] for row in selection["candidates"]}
     assert set(scores) == {"logreg", "cnn2d_2"}
+    # auto's classical candidates see the clips at three speeds; the CNN has `augment`
+    speeds = {name: RunFolder(run / "candidates" / name).read_card().speeds for name in scores}
+    assert speeds == {"logreg": [0.9, 1.1], "cnn2d_2": []}
     # each candidate is a complete run on the same split, scored on validation
     for name in scores:
         sub = run / "candidates" / name

@@ -376,6 +376,9 @@ def _split_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         if metrics.get(key) is not None
     ]
+    if metrics.get("speeds"):
+        speeds = ", ".join(f"{s:g}" for s in metrics["speeds"])
+        rows.append(("speed views", f"1 (the clip), {speeds}: trained on each, scored on all"))
     return rows
 
 

@@ -53,9 +53,18 @@ def vector_function(kind: str) -> VectorFn:
     return joined
 
 
-def vectors(kind: str, waves: Sequence[np.ndarray], sample_rate: int) -> np.ndarray:
-    """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32."""
+def vectors(
+    kind: str, waves: Sequence[np.ndarray], sample_rate: int, speeds: Sequence[float] = ()
+) -> np.ndarray:
+    """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32. With ``speeds``
+    (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
+    the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``."""
+    from audioclf.features.speed import at_speed, views
+
     fn = vector_function(kind)
-    return np.stack([fn(np.asarray(y, dtype=np.float32), sample_rate) for y in waves]).astype(
-        np.float32
-    )
+    at = views(speeds)
+    rows = []
+    for y in waves:
+        y = np.asarray(y, dtype=np.float32)
+        rows.append(np.concatenate([fn(at_speed(y, sample_rate, s), sample_rate) for s in at]))
+    return np.stack(rows).astype(np.float32)

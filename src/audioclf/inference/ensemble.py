@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from audioclf.models.geometric import geometric_mean
 from audioclf.train.runfolder import ModelCard, RunFolder, write_json
 
 Combine = Literal["product", "mean"]
@@ -64,10 +65,9 @@ def combine_probabilities(
     stack = np.stack([np.asarray(p, dtype=np.float64) for p in parts])
     if how == "mean":
         out = np.average(stack, axis=0, weights=weights)
+        out /= out.sum(axis=-1, keepdims=True)
     else:
-        logs = np.average(np.log(np.clip(stack, 1e-12, 1.0)), axis=0, weights=weights)
-        out = np.exp(logs - logs.max(axis=-1, keepdims=True))
-    out /= out.sum(axis=-1, keepdims=True)
+        out = geometric_mean(stack, weights=weights, floor=1e-12)
     return out.astype(np.float32)
 
 

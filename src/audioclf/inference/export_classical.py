@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from audioclf.inference.export import PARITY_TOLERANCE, ExportError, check_parity
+from audioclf.models.geometric import FLOOR
 
 OPSET = 17
 ML_OPSET = 3  # the ai.onnx.ml domain (LinearClassifier, SVMClassifier, TreeEnsemble…)
 INPUT = "features"
-_FLOOR = 1e-9  # as LateFusion clips probabilities before the log
+_FLOOR = FLOOR  # as LateFusion clips probabilities before the log
 
 
 def _convert(estimator: Any, n_features: int) -> Any:
@@ -34,9 +35,12 @@ def _convert(estimator: Any, n_features: int) -> Any:
     from skl2onnx.common.data_types import FloatTensorType
 
     from audioclf.models.fusion import LateFusion
+    from audioclf.models.multiview import MultiView
 
     if isinstance(estimator, LateFusion):
         return _late_fusion(estimator, n_features)
+    if isinstance(estimator, MultiView):
+        return _multiview(estimator, n_features)
     try:
         return to_onnx(
             estimator,
@@ -95,13 +99,9 @@ def _late_fusion(fusion: Any, n_features: int) -> Any:
     nodes.append(helper.make_node("Div", ["total", "n_experts"], ["average"]))
     if fusion.combine == "mean":
         nodes.append(helper.make_node("Identity", ["average"], ["probabilities"]))
+        nodes.append(helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0))
     else:  # exp(mean log p), renormalised; the max is subtracted first, as in LateFusion
-        nodes.append(helper.make_node("ReduceMax", ["average"], ["top"], axes=[1], keepdims=1))
-        nodes.append(helper.make_node("Sub", ["average", "top"], ["shifted"]))
-        nodes.append(helper.make_node("Exp", ["shifted"], ["unnormalised"]))
-        nodes.append(helper.make_node("ReduceSum", ["unnormalised", "class_axis"], ["mass"]))
-        nodes.append(helper.make_node("Div", ["unnormalised", "mass"], ["probabilities"]))
-    nodes.append(helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0))
+        nodes.extend(_renormalised_exp("average"))
     used = {name for node in nodes for name in node.input}
     initializers += [numpy_helper.from_array(v, k) for k, v in constants.items() if k in used]
     graph = helper.make_graph(
@@ -120,6 +120,63 @@ def _late_fusion(fusion: Any, n_features: int) -> Any:
     model = helper.make_model(graph, opset_imports=opset_imports)
     checker.check_model(model)
     return model
+
+
+def _multiview(wrapper: Any, n_features: int) -> Any:
+    """One graph for a fitted MultiView: the row split into its views (a Reshape to
+    ``(batch × views, dim)``), the wrapped model's graph, and the views' probabilities
+    averaged, as ``MultiView.predict_proba`` does."""
+    from onnx import TensorProto, checker, compose, helper, numpy_helper
+
+    views = int(wrapper.views)
+    if n_features % views:
+        raise ExportError(f"{n_features} features do not split into {views} views")
+    dim = n_features // views
+    inner = compose.add_prefix(_convert(wrapper.estimator_, dim), "view_")
+    n_classes = len(wrapper.classes_)
+    constants: dict[str, np.ndarray] = {
+        "view_rows": np.array([-1, dim], np.int64),
+        "by_clip": np.array([-1, views, n_classes], np.int64),
+    }
+    nodes = [
+        helper.make_node("Reshape", [INPUT, "view_rows"], [inner.graph.input[0].name]),
+        *inner.graph.node,
+        helper.make_node("Reshape", [inner.graph.output[1].name, "by_clip"], ["per_view"]),
+        helper.make_node("ReduceMean", ["per_view"], ["probabilities"], axes=[1], keepdims=0),
+        helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
+    ]
+    initializers = [
+        *inner.graph.initializer,
+        *(numpy_helper.from_array(v, k) for k, v in constants.items()),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "multiview",
+        [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [None, n_features])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, n_classes]),
+        ],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=list(inner.opset_import))
+    checker.check_model(model)
+    return model
+
+
+def _renormalised_exp(logs: str) -> list[Any]:
+    """Nodes from mean log-probabilities ``logs`` ``(batch, classes)`` to ``probabilities``
+    (their exponential renormalised, the maximum subtracted first) and ``label``."""
+    from onnx import helper
+
+    return [
+        helper.make_node("ReduceMax", [logs], ["top"], axes=[1], keepdims=1),
+        helper.make_node("Sub", [logs, "top"], ["shifted"]),
+        helper.make_node("Exp", ["shifted"], ["unnormalised"]),
+        helper.make_node("ReduceSum", ["unnormalised", "class_axis"], ["mass"]),
+        helper.make_node("Div", ["unnormalised", "mass"], ["probabilities"]),
+        helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
+    ]
 
 
 def export_classical_onnx(estimator: Any, path: str | Path, n_features: int) -> Path:

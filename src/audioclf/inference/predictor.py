@@ -96,7 +96,7 @@ class Predictor:
         if self._members:
             return self._ensemble_proba(waveforms, batch_size=batch_size)
         if self.card.input != "waveform":
-            x = vectors(self.card.input, waveforms, self.sample_rate)
+            x = vectors(self.card.input, waveforms, self.sample_rate, self.card.speeds)
             if self.card.speaker_norm:
                 x = self._speaker_normalised(x, speakers)
             if self._estimator is not None:

@@ -247,6 +247,8 @@ def estimator_size(estimator: Any) -> int:
     """A parameter count for the leaderboard: support vectors × dims, coefficients, tree
     nodes; a fusion (an estimator with fitted ``fitted_`` experts) counts its experts."""
     final = estimator[-1] if hasattr(estimator, "__getitem__") else estimator
+    if hasattr(final, "estimator_"):  # a wrapper (MultiView): the model it fitted
+        return estimator_size(final.estimator_)
     if hasattr(final, "fitted_"):
         return sum(estimator_size(expert) for expert in final.fitted_)
     if hasattr(final, "support_vectors_"):

@@ -29,10 +29,10 @@ from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
 from audioclf.features.voice_encoder import DIM as VOICE_DIM
 from audioclf.models.classical import estimator_size, logreg
+from audioclf.models.geometric import geometric_mean
 from audioclf.models.registry import register_model
 from audioclf.models.shared_fits import fit_shared
 
-_FLOOR = 1e-9
 COMBINE = ("product", "mean")
 
 
@@ -76,9 +76,7 @@ class LateFusion(ClassifierMixin, BaseEstimator):
         ]
         if self.combine == "mean":
             return np.asarray(np.mean(probs, axis=0))
-        log_p = np.mean([np.log(np.clip(p, _FLOOR, 1.0)) for p in probs], axis=0)
-        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
-        return np.asarray(p / p.sum(axis=1, keepdims=True))
+        return geometric_mean(np.stack(probs))
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         return np.asarray(self.classes_[self.predict_proba(X).argmax(axis=1)])

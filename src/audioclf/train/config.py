@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from audioclf.features.speed import check_speeds
 
 # not a model but a choice among several (see audioclf.train.select), and the default
 AUTO = "auto"
@@ -19,13 +28,15 @@ AUTO_DEFAULTS: dict[str, Any] = {
     "time_budget": 4.0,
     "epochs": 20,
     "augment": "light",
+    "speeds": [0.9, 1.1],
 }
 """What ``auto`` uses where the config and the flags do not say: a fold of all its
 candidates in about four minutes on two cores (144-268 s a fold on the four protocols
 of docs/benchmarks.md, whose auto rows ran exactly this configuration). The neural
 candidate gets up to 20 epochs with light augmentation, since pitch shift and time
-stretch triple a step and a 4-minute budget would leave it a handful of epochs. Write
-``time_budget: null`` in a config for no limit."""
+stretch triple a step and a 4-minute budget would leave it a handful of epochs. The
+classical candidates train and score at speeds 0.9, 1.0 and 1.1 (features/speed.py).
+Write ``time_budget: null`` or ``speeds: []`` in a config to turn these off."""
 
 
 class TrainConfig(BaseModel):
@@ -79,6 +90,13 @@ class TrainConfig(BaseModel):
         "speakers with their own clips). Transductive: such a run can be evaluated on a "
         "manifest, not served one clip at a time.",
     )
+    speeds: list[float] = Field(
+        default_factory=list,
+        description="Classical models: extra playback speeds (speed perturbation, e.g. "
+        "[0.9, 1.1]). Every training clip is also added at each speed, and every clip is "
+        "scored at its own speed and at each of these, the probabilities averaged. Each "
+        "speed costs one more feature extraction per clip, in training and in serving.",
+    )
     mixup: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 disables.")
     patience: int = Field(20, ge=1, description="Epochs without val improvement before stop.")
     ema: float = Field(
@@ -97,6 +115,11 @@ class TrainConfig(BaseModel):
     max_seconds: float | None = Field(
         600.0, gt=0, description="Clips longer than this are skipped when loading."
     )
+
+    @field_validator("speeds")
+    @classmethod
+    def _check_speeds(cls, value: list[float]) -> list[float]:
+        return list(check_speeds(value))
 
     @model_validator(mode="before")
     @classmethod

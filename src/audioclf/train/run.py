@@ -127,6 +127,7 @@ def _load(
         cache=cache,
         progress=progress,
         description=f"{kind} features {name}",
+        speeds=config.speeds,
     )
 
 
@@ -162,6 +163,11 @@ def train_run(
         raise ValueError(
             f"speaker_norm applies to the classical models (feature vectors); {config.model!r} "
             f"is a {info.family} model"
+        )
+    if config.speeds and info.family != "classical":
+        raise ValueError(
+            f"speeds apply to the classical models (feature vectors); {config.model!r} is a "
+            f"{info.family} model (its augmentation is `augment`)"
         )
     cache = FeatureCache()
     started = time.perf_counter()
@@ -299,12 +305,14 @@ def _train_classical(
     from audioclf.inference.predictor import _align
     from audioclf.models import create_model
     from audioclf.models.classical import estimator_size, save_classical
+    from audioclf.models.multiview import MultiView
     from audioclf.models.shared_fits import fit_shared
 
     def fresh() -> Any:
-        return create_model(
+        model = create_model(
             config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
         )
+        return MultiView(model, views=1 + len(config.speeds)) if config.speeds else model
 
     # held-out estimates before the final fit on train + val: the validation clips scored
     # by a fit on train alone (as the torch models' best epoch is), and grouped k-fold CV
@@ -348,6 +356,7 @@ def _train_classical(
         weights=weights,
         task=config.task,
         speaker_norm=config.speaker_norm,
+        speeds=list(config.speeds),
     )
     run.write_card(card)
     if not len(test):
@@ -440,6 +449,7 @@ def _run_facts(
         # classical models pick no epoch, so they also fit on the validation clips
         "fit_on": "train+val" if card.family == "classical" else "train",
         "speaker_norm": config.speaker_norm,
+        "speeds": list(card.speeds),
         "data": config.data,
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
     }

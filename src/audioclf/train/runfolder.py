@@ -62,6 +62,8 @@ class ModelCard:
     weights: str = "model.pt"
     task: str = ""
     speaker_norm: bool = False
+    speeds: list[float] = field(default_factory=list)
+    """Extra playback speeds a classical model's vector holds views at (features/speed.py)."""
 
     @property
     def clip_seconds(self) -> float:

@@ -219,7 +219,13 @@ def select_run(
             torch_left = sum(not c.classical for c in chosen[i:])
             budget = _budget(config, started, neural_started, torch_left)
         cand_config = config.model_copy(
-            update={"model": cand.model, "model_options": cand.options, "time_budget": budget}
+            update={
+                "model": cand.model,
+                "model_options": cand.options,
+                "time_budget": budget,
+                # speed views are the classical candidates' (the CNN has `augment`)
+                "speeds": config.speeds if cand.classical else [],
+            }
         )
         results[cand.model] = train_run(
             cand_config, folder, resume=resume, progress=progress, splits=splits

@@ -10,7 +10,8 @@ from audioclf.audio import AudioError
 from audioclf.console import track
 from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache
-from audioclf.features.inputs import input_parts, vector_function
+from audioclf.features.inputs import VectorFn, input_parts, vector_function
+from audioclf.features.speed import at_speed, views
 from audioclf.train.data import LoadedSplit
 
 
@@ -23,14 +24,21 @@ def load_vectors(
     cache: FeatureCache | None = None,
     progress: bool = True,
     description: str = "features",
+    speeds: Sequence[float] = (),
 ) -> LoadedSplit:
     """One feature vector per readable clip (computed once, then read from the cache).
 
     A composite kind (``compare+pooled``) caches each part on its own, so it shares the
-    cache with runs of the single kinds.
+    cache with runs of the single kinds. With ``speeds``, the vector is the clip's own
+    followed by the clip's at each speed (as :func:`audioclf.features.inputs.vectors`);
+    each speed is cached on its own, the clip itself under the key runs without speeds use.
     """
     cache = cache or FeatureCache()
-    parts = [(part, vector_function(part)) for part in input_parts(kind)]
+    parts = [
+        (part, {"speed": speed} if speed != 1.0 else {}, _at(vector_function(part), speed))
+        for speed in views(speeds)
+        for part in input_parts(kind)
+    ]
     index = {label: i for i, label in enumerate(labels)}
     clips: list[Clip] = []
     rows: list[np.ndarray] = []
@@ -39,7 +47,7 @@ def load_vectors(
     for clip in track(list(manifest), description=description, enabled=progress):
         try:
             vector = np.concatenate(
-                [cache.features(clip, part, {}, fn, sample_rate) for part, fn in parts]
+                [cache.features(clip, part, params, fn, sample_rate) for part, params, fn in parts]
             )
         except AudioError as err:
             skipped.append(SkippedFile(clip.path, str(err)))
@@ -48,3 +56,14 @@ def load_vectors(
         rows.append(np.asarray(vector, dtype=np.float32))
         targets.append(index.get(clip.label, -1))
     return LoadedSplit(clips, rows, np.array(targets, dtype=np.int64), skipped)
+
+
+def _at(fn: VectorFn, speed: float) -> VectorFn:
+    """``fn`` of the waveform played at ``speed``."""
+    if speed == 1.0:
+        return fn
+
+    def perturbed(y: np.ndarray, sr: int) -> np.ndarray:
+        return fn(at_speed(y, sr, speed), sr)
+
+    return perturbed
