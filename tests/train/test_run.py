@@ -15,6 +15,7 @@ from audioclf.inference.predictor import Predictor
 from audioclf.train import trainer
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
+from audioclf.train.runfolder import RunFolderError
 from tests.corpus_factory import make_corpus
 
 FAST = {"model": "cnn2d_2", "clip_seconds": 0.5, "batch_size": 8, "augment": "none"}
@@ -86,6 +87,8 @@ def test_onnx_and_torch_predictors_agree(tmp_path: Path) -> None:
     np.testing.assert_allclose(p_onnx, torch_predictor.predict_proba(waves), atol=1e-4)
     np.testing.assert_allclose(p_onnx.sum(axis=1), 1.0, atol=1e-5)
     assert onnx.classes_ == ["high", "low"]
+    with pytest.raises(RunFolderError, match="takes audio, not feature vectors"):
+        onnx.predict_vectors(np.zeros((1, 4), np.float32))
 
 
 def test_resume_after_kill_matches_uninterrupted_run(
@@ -280,6 +283,7 @@ def test_speed_views_train_on_every_speed_and_serve_the_same_way(
     np.testing.assert_allclose(
         served.predict_proba([y])[0], estimator.predict_proba(x)[0], atol=1e-4
     )
+    np.testing.assert_allclose(served.predict_vectors(x), served.predict_proba([y]), atol=1e-6)
     # the clip itself is cached under the key runs without speeds use
     cached = sorted((tmp_path / "cache").rglob("*.npy"))
     plain = train_run(

@@ -97,11 +97,7 @@ class Predictor:
             return self._ensemble_proba(waveforms, batch_size=batch_size)
         if self.card.input != "waveform":
             x = vectors(self.card.input, waveforms, self.sample_rate, self.card.speeds)
-            if self.card.speaker_norm:
-                x = self._speaker_normalised(x, speakers)
-            if self._estimator is not None:
-                return _align(self._estimator, x, len(self.classes_))
-            return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
+            return self.predict_vectors(x, speakers=speakers)
         crops: list[np.ndarray] = []
         owner: list[int] = []
         for i, y in enumerate(waveforms):
@@ -116,6 +112,20 @@ class Predictor:
             np.add.at(out, owner[start : start + batch_size], self._forward(batch))
         out /= np.bincount(owner, minlength=len(waveforms))[:, None]
         return out.astype(np.float32)
+
+    def predict_vectors(
+        self, x: np.ndarray, *, speakers: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Class probabilities for the feature vectors ``x`` of a classical run, computed
+        as training did (``audioclf.features.inputs.vectors`` with the card's input and
+        speeds, or ``audioclf.train.vectors.load_vectors``, which caches them)."""
+        if self.card.input == "waveform" or self._members:
+            raise RunFolderError(f"{self.run.root}: takes audio, not feature vectors")
+        if self.card.speaker_norm:
+            x = self._speaker_normalised(x, speakers)
+        if self._estimator is not None:
+            return _align(self._estimator, x, len(self.classes_))
+        return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
 
     def _ensemble_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
         """Each member's probabilities, columns in this run's label order, combined."""
