@@ -94,9 +94,10 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     # by default the best of each family is kept together, the CNN weighted as the
     # validation clips prefer; resuming (which reads the run's config.yaml) reuses the
     # candidates and replaces the single winner's files. The validation predictions are
-    # replaced by ones where the logreg is sharper on three clips of four and the CNN
-    # saves the fourth (tests/train/test_pair_weights.py): the CNN gets 0.25
-    _plant_val_predictions(run, cnn=[0.6, 0.6, 0.6, 0.7], logreg=[0.9, 0.9, 0.9, 0.4])
+    # replaced by ones where each member is sure where the other is not: an equal share
+    # scores best but its gain is not clear on four clips, a quarter share's is
+    # (tests/train/test_pair_weights.py): the CNN gets 0.25
+    _plant_val_predictions(run, cnn=[0.2, 0.2, 0.99, 0.99], logreg=[0.99, 0.99, 0.3, 0.3])
     config.model_options["ensemble"] = True
     config.to_yaml(run / "config.yaml")
     (run / "notes.txt").write_text("mine")  # not audioclf's: a new selection leaves it
@@ -109,6 +110,8 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert selection["members"] == ["cnn2d_2", "logreg"]
     assert selection["weights"] == {"cnn2d_2": 0.25, "logreg": 0.75}
     assert set(selection["weight_scores"]) == {"0", "0.25", "0.5"}
+    gain, se = (selection["weight_gains"]["0.25"][k] for k in ("gain", "se"))
+    assert gain > 1.645 * se and "standard errors" in selection["weighted_by"]
     card = json.loads((run / "model.json").read_text())
     assert card["family"] == "ensemble" and card["options"]["models"] == ["cnn2d_2", "logreg"]
     assert card["options"]["weights"] == [0.25, 0.75]
@@ -130,8 +133,9 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     weighted = np.exp(0.25 * np.log(cnn) + 0.75 * np.log(logreg))
     np.testing.assert_allclose(probs, weighted / weighted.sum(), atol=1e-5)
 
-    # a CNN the validation clips find useless gets no weight: the logreg is kept alone
-    _plant_val_predictions(run, cnn=[0.1, 0.2, 0.1, 0.3], logreg=[0.8, 0.7, 0.9, 0.8])
+    # a CNN whose help the validation clips cannot tell from noise gets no weight: the
+    # logreg is kept alone
+    _plant_val_predictions(run, cnn=[0.6, 0.6, 0.6, 0.7], logreg=[0.9, 0.9, 0.9, 0.4])
     result = train_run(config, run, resume=True, progress=False)
     selection = result.metrics["selection"]
     assert selection["chosen"] == "logreg" and selection["pair"] == ["cnn2d_2", "logreg"]

@@ -54,7 +54,7 @@ from audioclf.features.inputs import input_parts
 from audioclf.inference.ensemble import MEMBERS
 from audioclf.models import model_info
 from audioclf.train.config import AUTO, TrainConfig
-from audioclf.train.pair_weights import PairWeight, choose_pair_weight
+from audioclf.train.pair_weights import PairWeight, Z, choose_pair_weight
 from audioclf.train.runfolder import ModelCard, RunFolder, read_val_predictions, write_json
 
 if TYPE_CHECKING:
@@ -389,11 +389,18 @@ def _keep_ensemble(
     if weight is not None:
         facts["weights"] = {neural: weight.neural, classical: weight.classical}
         facts["weight_scores"] = {f"{w:g}": round(v, 4) for w, v in weight.scores.items()}
-        facts["weighted_by"] = "balanced log-likelihood of the validation clips"
+        facts["weight_gains"] = {
+            f"{w:g}": {"gain": round(gain, 4), "se": round(se, 4)}
+            for w, (gain, se) in weight.gains.items()
+        }
+        facts["weighted_by"] = (
+            f"balanced log-likelihood of the validation clips; a CNN share above 0 must "
+            f"gain more than {Z:g} standard errors over {classical} alone"
+        )
         if weight.neural == 0.0:
             console.print(
-                f"auto: the validation clips give {neural} no weight in the pair; "
-                f"keeping {classical} alone",
+                f"auto: {neural} does not clearly improve {classical} on the validation "
+                f"clips; keeping {classical} alone",
                 highlight=False,
             )
             return _keep_best(run, results, seconds=seconds, best=classical, extra=facts)
