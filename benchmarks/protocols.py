@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.protocols emodb fsdd          # the default model (auto)
     .venv/bin/python -m benchmarks.protocols ravdess --model audioclf_default
+    .venv/bin/python -m benchmarks.protocols emodb --reselect   # auto's pick again, no training
 
 Each protocol prepares its manifest with the corpus recipe (cached under
 benchmarks/.work/), runs grouped k-fold CV through `audioclf.train.cv`, and records the
@@ -87,20 +88,42 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         variant += f"-{args.time_budget:g}min"
     out = Path(args.out) / f"{name}-{variant}"
     load_before = os.getloadavg()[0]
+    if args.reselect:
+        reselect(out, progress=not args.quiet)
     metrics = cross_validate(
         config,
         out,
         folds=protocol.folds,
         group="speaker",
-        resume=args.resume,
+        resume=args.resume or args.reselect,
         progress=not args.quiet,
     )
     notes = f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    if args.reselect:
+        notes = f"pair re-chosen on the trained candidates (--reselect); {notes}"
     if metrics.get("selected"):  # --model auto: what the folds kept
         kept = ", ".join(f"{model}×{n}" for model, n in metrics["selected"].items())
         notes = f"kept {kept}; {notes}"
     record_row(name, variant, metrics, notes)
     return metrics
+
+
+def reselect(out: Path, *, progress: bool) -> None:
+    """Make every fold's ``auto`` selection again on its finished candidates (the current
+    selection rule; nothing is retrained): ``train_run`` with ``--resume`` reuses each
+    candidate, keeps a model anew and scores it, and the fold's train time stays what its
+    candidates cost (train/select.py). The cross-validation that follows, resumed, reads
+    the new fold results."""
+    from audioclf.train.run import train_run
+
+    folds = sorted(out.glob("fold*"), key=lambda p: int(p.name[4:]))
+    if not folds:
+        raise SystemExit(f"{out}: no folds to re-select; run the protocol first")
+    for fold in folds:
+        config = TrainConfig.from_yaml(fold / "config.yaml")
+        if config.model != "auto":
+            raise SystemExit(f"{fold}: --reselect needs auto runs, not {config.model}")
+        train_run(config, fold, resume=True, progress=progress)
 
 
 def record_row(name: str, variant: str, metrics: dict[str, Any], notes: str) -> dict[str, Any]:
@@ -136,6 +159,11 @@ def main() -> None:
     )
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench"))
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--reselect",
+        action="store_true",
+        help="auto runs: choose the kept model again on each fold's trained candidates",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     for name in args.protocols:

@@ -247,6 +247,9 @@ def test_resume_reuses_finished_candidates(tmp_path: Path, monkeypatch: pytest.M
     assert trained == ["logreg"]
     assert (tmp_path / "run" / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns == first
     assert {r["model"] for r in result.metrics["selection"]["candidates"]} == {"logreg", "svm"}
+    # the run's time includes what the reused candidate cost before the kill
+    rows = {r["model"]: r for r in result.metrics["selection"]["candidates"]}
+    assert result.metrics["train_seconds"] >= sum(r["train_seconds"] for r in rows.values())
 
 
 def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,8 @@ k-fold CV inside train + val for the classical models (seconds; see train/inner_
 the best epoch's validation score for the neural ones (one training is all the budget
 allows). The winner's ``metrics.json`` gains ``selection``: the chosen model and every
 candidate's estimate, training time and latency. ``train_seconds`` becomes the
-whole selection's time, since that is what the run cost.
+whole selection's time, since that is what the run cost (a resumed selection counts the
+recorded time of the candidates it reuses).
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def select_run(
     started = time.perf_counter()
     neural_started: float | None = None
     results: dict[str, RunResult] = {}
+    reused_seconds = 0.0  # what the candidates finished before a resume cost then
     for i, cand in enumerate(chosen):
         folder = run.root / CANDIDATE_DIR / cand.model
         sub = RunFolder(folder)
@@ -212,6 +214,7 @@ def select_run(
         if resume and sub.metrics.is_file() and sub.card.is_file():
             console.print(f"{cand.model}: done earlier, reusing {folder}")
             results[cand.model] = RunResult(folder, sub.read_metrics(), sub.read_card())
+            reused_seconds += float(results[cand.model].metrics.get("train_seconds") or 0.0)
             continue
         budget = None
         if not cand.classical:
@@ -230,7 +233,7 @@ def select_run(
         results[cand.model] = train_run(
             cand_config, folder, resume=resume, progress=progress, splits=splits
         )
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + reused_seconds
     pair = ensemble_pair(results) if ensemble else None
     if pair is not None:
         return _keep_ensemble(run, results, pair, seconds=seconds, progress=progress)
