@@ -24,20 +24,17 @@ from audioclf.data.manifest import Manifest, read_manifest
 from audioclf.features.cache import FeatureCache
 from audioclf.inference.ensemble import combine_probabilities
 from audioclf.inference.predictor import Predictor
-from audioclf.train.pair_weights import GRID
-from audioclf.train.runfolder import RunFolder, read_val_predictions
 from audioclf.train.vectors import load_vectors
 from benchmarks.protocols import PROTOCOLS, ROOT
 from benchmarks.results import command_line, record
 
 SECTION = "Weighting auto's pair on the validation clips"
 FIXED = (0.0, 0.25, 0.5, 0.75, 1.0)
-Z = 1.645
 
 
 def fold_accuracies(fold: Path) -> tuple[float, dict[float, float], float] | None:
     """The neural weight auto chose in ``fold``, the test accuracy of each weight of
-    :data:`FIXED` and the weight of :func:`significant_weight`, or None when the fold
+    :data:`FIXED` and the weight of :func:`best_score_weight`, or None when the fold
     kept no pair (one family ran)."""
     selection = json.loads((fold / "metrics.json").read_text())["selection"]
     pair = selection.get("pair")
@@ -74,37 +71,14 @@ def fold_accuracies(fold: Path) -> tuple[float, dict[float, float], float] | Non
         )
         for w in FIXED
     }
-    return float(selection["weights"][pair[0]]), accuracies, significant_weight(fold, pair)
+    return float(selection["weights"][pair[0]]), accuracies, best_score_weight(selection)
 
 
-def significant_weight(fold: Path, pair: list[str], z: float = Z) -> float:
-    """The CNN's share a stricter rule would give (exploratory; auto does not use it):
-    the best of the grid's positive shares only if its class-balanced log-likelihood gain
-    over the classical member alone, on the validation clips, exceeds ``z`` standard
-    errors (one-sided 95 %), else 0. The standard error shrinks with the number of
-    validation clips, so a one-voice validation split (Emo-DB's) rarely clears it."""
-    neural, classical = (read_val_predictions(RunFolder(fold / "candidates" / n)) for n in pair)
-    if neural is None or classical is None:
-        return float("nan")
-    row = {clip: i for i, clip in enumerate(neural.ids)}
-    p_neural = neural.probs[[row[clip] for clip in classical.ids]]
-    targets = classical.targets
-    counts = {k: int((targets == k).sum()) for k in np.unique(targets)}
-    weight = np.array([1.0 / (len(counts) * counts[k]) for k in targets])
-
-    def true_log(probs: np.ndarray) -> np.ndarray:
-        return np.log(np.clip(probs[np.arange(len(targets)), targets], 1e-12, 1.0))
-
-    alone = true_log(classical.probs)
-    best, best_gain = 0.0, 0.0
-    for w in GRID[1:]:
-        mixed = combine_probabilities([p_neural, classical.probs], "product", [w, 1 - w])
-        gain = true_log(mixed) - alone
-        mean = float(np.sum(weight * gain))
-        se = float(np.sqrt(np.sum(weight**2 * (gain - mean) ** 2)))
-        if mean > z * se and mean > best_gain:
-            best, best_gain = w, mean
-    return best
+def best_score_weight(selection: dict[str, Any]) -> float:
+    """The CNN's share by validation score alone, without auto's significance test (the
+    rule auto used before it): the best of ``weight_scores``, ties to 0.5."""
+    scores = {float(w): float(v) for w, v in selection["weight_scores"].items()}
+    return max(scores, key=lambda w: (scores[w], -abs(w - 0.5)))
 
 
 def run(name: str, runs: Path) -> dict[str, Any] | None:
@@ -129,8 +103,8 @@ def run(name: str, runs: Path) -> dict[str, Any] | None:
     }
     for w, label in ((0.5, "product (0.5)"), (0.0, "classical alone (0)"), (1.0, "CNN alone (1)")):
         row[f"WA {label}"] = cell([acc[w] for _, acc, _ in results])
-    row["CNN weight if its gain must be significant"] = " ".join(f"{s:g}" for _, _, s in results)
-    row["WA significant gain only"] = cell([acc[s] for _, acc, s in results])
+    row["CNN weight by score alone"] = " ".join(f"{s:g}" for _, _, s in results)
+    row["WA by score alone"] = cell([acc[s] for _, acc, s in results])
     record(SECTION, name, row, command_line())
     return row
 
