@@ -24,7 +24,8 @@ docs/benchmarks.md (Speech Commands 0.817 against 0.754, FSDD 0.868 against 0.78
 and RAVDESS by 1–2 points). The CNN's share of that product is fitted on the validation
 clips (train/pair_weights.py): on the emotion corpora a CNN trained from scratch is much
 weaker than the feature model and an equal share costs accuracy; the share is at most
-half, and at 0 the classical model is kept alone. ``model_options: {ensemble: false}``
+half, above 0 only when the CNN's gain on the validation clips is clear of their noise,
+and at 0 the classical model is kept alone. ``model_options: {ensemble: false}``
 keeps the single best.
 
 The estimate is balanced accuracy (UA) on voices the candidate did not train on: grouped
