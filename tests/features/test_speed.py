@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audioclf.features.speed import SpeedError, at_speed, check_speeds, views
+from audioclf.features.speed import SpeedError, at_speed, check_speeds, played_at, views
 
 SR = 16_000
 
@@ -48,3 +48,12 @@ def test_views_put_the_clip_itself_first() -> None:
 def test_bad_speeds_are_refused(speeds: list[float], message: str) -> None:
     with pytest.raises(SpeedError, match=message):
         check_speeds(speeds)
+
+
+def test_played_at_applies_a_feature_function_to_the_perturbed_clip() -> None:
+    def length(y: np.ndarray, sr: int) -> np.ndarray:
+        return np.array([len(y)], np.float32)
+
+    assert played_at(length, 1.0) is length
+    y = np.zeros(SR, np.float32)
+    assert played_at(length, 1.25)(y, SR)[0] == len(at_speed(y, SR, 1.25))

@@ -59,12 +59,11 @@ def vectors(
     """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32. With ``speeds``
     (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
     the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``."""
-    from audioclf.features.speed import at_speed, views
+    from audioclf.features.speed import played_at, views
 
-    fn = vector_function(kind)
-    at = views(speeds)
+    fns = [played_at(vector_function(kind), speed) for speed in views(speeds)]
     rows = []
     for y in waves:
         y = np.asarray(y, dtype=np.float32)
-        rows.append(np.concatenate([fn(at_speed(y, sample_rate, s), sample_rate) for s in at]))
+        rows.append(np.concatenate([fn(y, sample_rate) for fn in fns]))
     return np.stack(rows).astype(np.float32)

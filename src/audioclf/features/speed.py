@@ -10,8 +10,8 @@ The classical models use it twice (``speeds`` in the run config; see
 :mod:`audioclf.models.multiview`): every training clip adds one row per speed, and every
 clip is scored at its own speed and at each of the others, the probabilities averaged.
 The feature vector of a clip is then the vectors of its views, one after the other: at
-1.0 first, then at each of ``speeds``. What it gains on each corpus is in
-docs/benchmarks.md ("Speed views").
+1.0 first, then at each of ``speeds``. What it gains: docs/design.md ("Speed views")
+and the `auto` rows of docs/benchmarks.md.
 
 We resample with soxr (the library the audio loader already uses) rather than
 audiomentations' time stretch or pitch shift, which change one of tempo and pitch while
@@ -22,8 +22,12 @@ artefacts, and is a plain sample-rate conversion.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from audioclf.features.inputs import VectorFn
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0
@@ -60,3 +64,14 @@ def at_speed(y: np.ndarray, sr: int, speed: float) -> np.ndarray:
     import soxr
 
     return np.asarray(soxr.resample(y, sr * speed, sr, quality="HQ"), dtype=np.float32)
+
+
+def played_at(fn: VectorFn, speed: float) -> VectorFn:
+    """The feature function ``fn`` applied to the waveform played at ``speed``."""
+    if speed == 1.0:
+        return fn
+
+    def perturbed(y: np.ndarray, sr: int) -> np.ndarray:
+        return fn(at_speed(y, sr, speed), sr)
+
+    return perturbed

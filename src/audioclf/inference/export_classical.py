@@ -26,7 +26,6 @@ from audioclf.models.geometric import FLOOR
 OPSET = 17
 ML_OPSET = 3  # the ai.onnx.ml domain (LinearClassifier, SVMClassifier, TreeEnsemble…)
 INPUT = "features"
-_FLOOR = FLOOR  # as LateFusion clips probabilities before the log
 
 
 def _convert(estimator: Any, n_features: int) -> Any:
@@ -61,7 +60,7 @@ def _late_fusion(fusion: Any, n_features: int) -> Any:
         raise ExportError(f"LateFusion blocks {widths} do not cover {n_features} features")
     nodes: list[Any] = []
     constants: dict[str, np.ndarray] = {
-        "floor": np.array(_FLOOR, np.float32),
+        "floor": np.array(FLOOR, np.float32),  # as LateFusion clips before the log
         "one": np.array(1.0, np.float32),
         "n_experts": np.array(len(widths), np.float32),
         "class_axis": np.array([1], np.int64),

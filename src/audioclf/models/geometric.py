@@ -1,7 +1,6 @@
 """The renormalised geometric mean of class probabilities (a product of experts).
 
-Late fusion (:mod:`audioclf.models.fusion`), the views of a clip
-(:mod:`audioclf.models.multiview`) and ensembles of runs
+Late fusion (:mod:`audioclf.models.fusion`) and ensembles of runs
 (:mod:`audioclf.inference.ensemble`) combine probabilities this way: a class every part
 finds likely wins over one only some of them favour. Probabilities are clipped at
 ``floor`` before the log (one part's zero must not veto a class outright), and the

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
+from audioclf.models.shared_fits import fit_shared
+
 
 class MultiView(ClassifierMixin, BaseEstimator):
     """``estimator`` fitted on every view of every row; views' probabilities averaged."""
@@ -47,8 +49,6 @@ class MultiView(ClassifierMixin, BaseEstimator):
         return x.reshape(len(x), self.views, x.shape[1] // self.views)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MultiView:  # noqa: N803
-        from audioclf.models.shared_fits import fit_shared
-
         x = self._split(X)
         rows = x.reshape(-1, x.shape[2])
         targets = np.repeat(np.asarray(y), self.views)

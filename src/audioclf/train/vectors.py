@@ -10,8 +10,8 @@ from audioclf.audio import AudioError
 from audioclf.console import track
 from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache
-from audioclf.features.inputs import VectorFn, input_parts, vector_function
-from audioclf.features.speed import at_speed, views
+from audioclf.features.inputs import input_parts, vector_function
+from audioclf.features.speed import played_at, views
 from audioclf.train.data import LoadedSplit
 
 
@@ -35,7 +35,7 @@ def load_vectors(
     """
     cache = cache or FeatureCache()
     parts = [
-        (part, {"speed": speed} if speed != 1.0 else {}, _at(vector_function(part), speed))
+        (part, {"speed": speed} if speed != 1.0 else {}, played_at(vector_function(part), speed))
         for speed in views(speeds)
         for part in input_parts(kind)
     ]
@@ -56,14 +56,3 @@ def load_vectors(
         rows.append(np.asarray(vector, dtype=np.float32))
         targets.append(index.get(clip.label, -1))
     return LoadedSplit(clips, rows, np.array(targets, dtype=np.int64), skipped)
-
-
-def _at(fn: VectorFn, speed: float) -> VectorFn:
-    """``fn`` of the waveform played at ``speed``."""
-    if speed == 1.0:
-        return fn
-
-    def perturbed(y: np.ndarray, sr: int) -> np.ndarray:
-        return fn(at_speed(y, sr, speed), sr)
-
-    return perturbed
