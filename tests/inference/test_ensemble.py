@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from audioclf.data.manifest import read_manifest
+from audioclf.features import cached_vectors, inputs
+from audioclf.features.cache import FeatureCache
 from audioclf.inference.ensemble import (
     EnsembleError,
     build_ensemble,
@@ -98,6 +101,36 @@ def test_ensemble_serves_the_combined_probabilities(
     saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
     assert [m["model"] for m in saved["members"]] == ["cnn2d_2", "logreg"]
     assert (tmp_path / "ens" / "report.html").is_file()
+
+
+def test_ensemble_scores_a_manifest_through_the_feature_cache(
+    tmp_path: Path, members: tuple[Path, list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest, runs = members
+    build_ensemble(runs, tmp_path / "ens", combine="product", weights=[1, 3], progress=False)
+    predictor = Predictor(tmp_path / "ens")
+    clips = list(read_manifest(manifest))[:6]
+    cache = FeatureCache()
+    waves = [cache.load(clip, predictor.sample_rate) for clip in clips]
+    expected = predictor.predict_proba(waves)
+    np.testing.assert_allclose(
+        predictor.predict_clips(clips, waves, cache=cache), expected, atol=1e-5
+    )
+
+    # the classical member's vectors now come from the cache, not from the waveforms
+    def failing(part: str) -> Callable[[np.ndarray, int], np.ndarray]:
+        def compute(y: np.ndarray, sample_rate: int) -> np.ndarray:
+            raise AssertionError(f"{part} computed again")
+
+        return compute
+
+    monkeypatch.setattr(cached_vectors, "vector_function", failing)
+    monkeypatch.setattr(inputs, "vector_function", failing)
+    np.testing.assert_allclose(
+        predictor.predict_clips(clips, waves, cache=cache), expected, atol=1e-5
+    )
+    with pytest.raises(AssertionError, match="computed again"):
+        predictor.predict_clips(clips, waves)  # no cache: the waveform path
 
 
 def test_members_must_agree(tmp_path: Path, members: tuple[Path, list[Path]]) -> None:

@@ -43,7 +43,8 @@ def evaluate_run(
     predictor = Predictor(run_dir)
     manifest = read_manifest(data)
     mapping = load_label_map(label_map)
-    waves = FeatureCache().load_many(
+    cache = FeatureCache()
+    waves = cache.load_many(
         list(manifest), predictor.sample_rate, progress=progress, description="decoding"
     )
     clips, readable, skipped = [], [], []
@@ -54,7 +55,7 @@ def evaluate_run(
         else:
             clips.append(clip)
             readable.append(wave)
-    probs = predictor.predict_proba(readable, speakers=[c.speaker for c in clips])
+    probs = predictor.predict_clips(clips, readable, cache=cache)
     true = [c.label for c in clips]
     mapped: list[str | None] = apply_label_map(true, mapping) if mapping else list(true)
     metrics = score_with_label_map(mapped, probs, predictor.classes_)

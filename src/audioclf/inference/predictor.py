@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,6 +20,10 @@ from audioclf.audio import Source, load
 from audioclf.features.crops import eval_crops
 from audioclf.features.inputs import vectors
 from audioclf.train.runfolder import ModelCard, RunFolder, RunFolderError
+
+if TYPE_CHECKING:
+    from audioclf.data.manifest import Clip
+    from audioclf.features.cache import FeatureCache
 
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -127,13 +131,47 @@ class Predictor:
             return _align(self._estimator, x, len(self.classes_))
         return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
 
+    def predict_clips(
+        self,
+        clips: Sequence[Clip],
+        waveforms: Sequence[np.ndarray],
+        *,
+        cache: FeatureCache | None = None,
+        batch_size: int = 32,
+    ) -> np.ndarray:
+        """Class probabilities for the readable ``clips`` of a manifest, decoded as
+        ``waveforms``. With ``cache``, a classical model (also an ensemble's classical
+        member) reads their feature vectors through it, keyed by file content as in
+        training, instead of computing them again from the waveforms; the clips' speakers
+        feed a ``speaker_norm`` run."""
+        speakers = [clip.speaker for clip in clips]
+        if self._members:
+            return self._combine(
+                [
+                    member.predict_clips(clips, waveforms, cache=cache, batch_size=batch_size)
+                    for member in self._members
+                ]
+            )
+        if cache is None or not len(clips) or self.card.input == "waveform":
+            return self.predict_proba(waveforms, batch_size=batch_size, speakers=speakers)
+        from audioclf.features.cached_vectors import clip_vectors
+
+        x = clip_vectors(clips, self.card.input, self.sample_rate, self.card.speeds, cache)
+        return self.predict_vectors(x, speakers=speakers)
+
     def _ensemble_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
-        """Each member's probabilities, columns in this run's label order, combined."""
+        """Each member's probabilities, combined."""
+        return self._combine(
+            [member.predict_proba(waveforms, batch_size=batch_size) for member in self._members]
+        )
+
+    def _combine(self, member_probs: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' probabilities (one array per member, in each member's label order)
+        put in this run's label order and combined by the ensemble's rule."""
         from audioclf.inference.ensemble import combine_probabilities
 
         parts = []
-        for member in self._members:
-            probs = member.predict_proba(waveforms, batch_size=batch_size)
+        for member, probs in zip(self._members, member_probs, strict=True):
             order = [member.classes_.index(label) for label in self.classes_]
             parts.append(probs[:, order])
         options = self.card.options

@@ -10,8 +10,7 @@ from audioclf.audio import AudioError
 from audioclf.console import track
 from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache
-from audioclf.features.inputs import input_parts, vector_function
-from audioclf.features.speed import played_at, views
+from audioclf.features.cached_vectors import clip_vector, vector_parts
 from audioclf.train.data import LoadedSplit
 
 
@@ -34,11 +33,7 @@ def load_vectors(
     each speed is cached on its own, the clip itself under the key runs without speeds use.
     """
     cache = cache or FeatureCache()
-    parts = [
-        (part, {"speed": speed} if speed != 1.0 else {}, played_at(vector_function(part), speed))
-        for speed in views(speeds)
-        for part in input_parts(kind)
-    ]
+    parts = vector_parts(kind, speeds)
     index = {label: i for i, label in enumerate(labels)}
     clips: list[Clip] = []
     rows: list[np.ndarray] = []
@@ -46,13 +41,11 @@ def load_vectors(
     skipped: list[SkippedFile] = []
     for clip in track(list(manifest), description=description, enabled=progress):
         try:
-            vector = np.concatenate(
-                [cache.features(clip, part, params, fn, sample_rate) for part, params, fn in parts]
-            )
+            vector = clip_vector(clip, parts, sample_rate, cache)
         except AudioError as err:
             skipped.append(SkippedFile(clip.path, str(err)))
             continue
         clips.append(clip)
-        rows.append(np.asarray(vector, dtype=np.float32))
+        rows.append(vector)
         targets.append(index.get(clip.label, -1))
     return LoadedSplit(clips, rows, np.array(targets, dtype=np.int64), skipped)
