@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from audioclf.data.manifest import read_manifest, write_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
@@ -140,12 +142,22 @@ def record_row(name: str, variant: str, metrics: dict[str, Any], notes: str) -> 
         "macro-F1": f"{mean['macro_f1']:.3f} ± {std['macro_f1']:.3f}",
         "params": metrics["params"],
         "train s/fold": round(metrics["train_seconds"] / max(1, metrics["n_folds"]), 1),
+        "wall s/fold": _walls(metrics.get("fold_wall_seconds") or []),
         "latency ms": round(metrics["latency_ms"], 1) if metrics["latency_ms"] else None,
         "notes": notes,
     }
     record("Speaker-independent protocols", f"{name}/{variant}", row, command_line())
     print(row)
     return row
+
+
+def _walls(seconds: list[float | None]) -> str | None:
+    """Each fold's wall time, as ``mean (max)``; None when a fold was reused (resumed or
+    re-selected), whose time this run did not see."""
+    if not seconds or any(s is None for s in seconds):
+        return None
+    known = [float(s) for s in seconds if s is not None]
+    return f"{np.mean(known):.0f} (max {max(known):.0f})"
 
 
 def main() -> None:

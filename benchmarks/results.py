@@ -26,9 +26,12 @@ its command (the corpora are in `../shared/data`, or set `AUDIOCLF_DATA`).
 
 All protocols are speaker-independent: no speaker (actor, speaker hash) is in the training
 and test side of the same fold. WA = accuracy, UA = balanced accuracy (mean recall),
-mean ± std over folds. Train time is the mean wall time of one fold (feature cache warm
-after the first fold), latency the median CPU time for one clip through the run's
-predictor (ONNX Runtime; for classical models feature extraction + scikit-learn).
+mean ± std over folds. `train s/fold` is the training time a fold's run records (for
+`auto`, all its candidates), averaged over folds; `wall s/fold` is a fold's whole wall time
+(features, training, export, scoring, report) as mean (max over folds), in rows measured
+since it was recorded. The feature cache is warm after the first run on a corpus. Latency
+is the median CPU time for one clip through the run's predictor (ONNX Runtime; for
+classical models feature extraction + scikit-learn).
 """
 
 NOTES = {

@@ -32,6 +32,14 @@ def test_cv_tests_every_speaker_once_and_reports_mean_std(tmp_path: Path) -> Non
     assert on_disk["n"] == len(read_manifest(manifest))
     assert np.asarray(on_disk["confusion"]).sum() == on_disk["n"]
     assert (tmp_path / "cv" / "report.html").is_file()
+    # each fold keeps its wall time in its metrics.json, so a resumed cv reports it again
+    walls = on_disk["fold_wall_seconds"]
+    assert len(walls) == 3 and all(w > 0 for w in walls)
+    fold1 = json.loads((tmp_path / "cv" / "fold1" / "metrics.json").read_text())
+    assert fold1["wall_seconds"] == walls[0] >= fold1["train_seconds"]
+    (tmp_path / "cv" / "fold3" / "metrics.json").unlink()
+    resumed = cross_validate(config, tmp_path / "cv", folds=3, resume=True, progress=False)
+    assert resumed["fold_wall_seconds"][:2] == walls[:2] and resumed["fold_wall_seconds"][2] > 0
 
 
 def test_aggregate_aligns_confusions_by_label() -> None:

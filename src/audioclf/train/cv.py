@@ -7,6 +7,7 @@ gets the aggregate metrics.json and report.html.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,16 @@ def cross_validate(
             continue
         console.rule(f"fold {i}/{len(fold_splits)}")
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
+        started = time.perf_counter()
         result = train_run(config, fold_dir, resume=resume, progress=progress, splits=parts)
-        results.append(result.metrics)
+        # the fold's whole wall time in this process (features, training, export, report)
+        fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}
+        write_json(fold_run.metrics, fold_metrics)
+        results.append(fold_metrics)
         console.print(
-            f"fold {i}: accuracy {result.metrics.get('accuracy', float('nan')):.3f} "
-            f"UA {result.metrics.get('balanced_accuracy', float('nan')):.3f}"
+            f"fold {i}: accuracy {fold_metrics.get('accuracy', float('nan')):.3f} "
+            f"UA {fold_metrics.get('balanced_accuracy', float('nan')):.3f} "
+            f"in {fold_metrics['wall_seconds']:.0f} s"
         )
     metrics = aggregate_folds(results)
     metrics["group"] = group
@@ -104,6 +110,8 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         "confusion": confusion.tolist(),
         "n": int(sum(r.get("n", 0) for r in scored)),
         "train_seconds": round(sum(r.get("train_seconds", 0.0) for r in results), 2),
+        # each fold's wall time when this process trained it (None: reused on resume)
+        "fold_wall_seconds": [r.get("wall_seconds") for r in results],
         "latency_ms": float(np.mean(latencies)) if latencies else None,
     }
     if chosen:  # --model auto: which model each fold kept
