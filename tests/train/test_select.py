@@ -296,11 +296,11 @@ def test_budget_shares_what_is_left_between_neural_candidates(
     with_budget = TrainConfig.build({"time_budget": 6.0})
     # 2 of 6 minutes gone on classical candidates: 4 left for two neural ones
     assert select._budget(with_budget, 0.0, 120.0, torch_left=2) == pytest.approx(2.0)
-    # the classical ones took 10 minutes: the neural ones still get half the budget
-    assert select._budget(with_budget, -480.0, 120.0, torch_left=1) == pytest.approx(3.0)
-    assert select._budget(with_budget, -480.0, 120.0, torch_left=2) == pytest.approx(1.5)
+    # the classical ones took 10 minutes: the neural ones still get 40 % of the budget
+    assert select._budget(with_budget, -480.0, 120.0, torch_left=1) == pytest.approx(2.4)
+    assert select._budget(with_budget, -480.0, 120.0, torch_left=2) == pytest.approx(1.2)
     # ... less what the first neural candidate already used of it
-    assert select._budget(with_budget, -600.0, 60.0, torch_left=1) == pytest.approx(2.0)
+    assert select._budget(with_budget, -600.0, 60.0, torch_left=1) == pytest.approx(1.4)
     assert select._budget(with_budget, -6000.0, -6000.0, torch_left=1) == pytest.approx(0.1)
     unlimited = TrainConfig.build({"time_budget": None})
     assert select._budget(unlimited, 0.0, 0.0, torch_left=1) is None

@@ -40,14 +40,6 @@ warnings.filterwarnings(
 )
 
 
-# L-BFGS tolerance of the logistic regressions on ComParE's 6373 values (compare_logreg
-# and the fusions' ComParE expert). With speed views a RAVDESS fold fits them on 3 × 1080
-# rows: 15 s and ~240 iterations a fit at scikit-learn's 1e-4, 4.5 s and 75 iterations
-# at 1e-3, with the same test accuracy (0.54 / 0.55) and probabilities within 0.03
-# (docs/design.md, "Fold time"); an auto fold makes seven such fits.
-COMPARE_TOL = 1e-3
-
-
 class ClassicalModelError(ValueError):
     """A classical model file or training set that cannot be used, and how to fix it."""
 
@@ -162,7 +154,6 @@ _logreg_on(
     "compare_logreg",
     input="compare",
     C=0.01,
-    tol=COMPARE_TOL,
     description="Logistic regression on openSMILE ComParE 2016 functionals (6373; extra 'smile')",
 )
 

@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
 from audioclf.features.voice_encoder import DIM as VOICE_DIM
-from audioclf.models.classical import COMPARE_TOL, estimator_size, logreg
+from audioclf.models.classical import estimator_size, logreg
 from audioclf.models.geometric import geometric_mean
 from audioclf.models.registry import register_model
 from audioclf.models.shared_fits import fit_shared
@@ -99,10 +99,7 @@ def _compare_and(
     """A logistic regression on the ComParE block, then one on the next ``width`` columns."""
     return LateFusion(
         [
-            (
-                DIMS["compare"],
-                logreg(n_classes, C=compare_C, tol=COMPARE_TOL, random_state=random_state),
-            ),
+            (DIMS["compare"], logreg(n_classes, C=compare_C, random_state=random_state)),
             (width, logreg(n_classes, C=other_c, random_state=random_state)),
         ],
         combine=combine,
