@@ -110,7 +110,8 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         "confusion": confusion.tolist(),
         "n": int(sum(r.get("n", 0) for r in scored)),
         "train_seconds": round(sum(r.get("train_seconds", 0.0) for r in results), 2),
-        # each fold's wall time when this process trained it (None: reused on resume)
+        # each fold's wall time as its metrics.json keeps it (None: a fold trained before
+        # audioclf recorded it, or one whose selection was made again with --resume)
         "fold_wall_seconds": [r.get("wall_seconds") for r in results],
         "latency_ms": float(np.mean(latencies)) if latencies else None,
     }

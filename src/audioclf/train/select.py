@@ -78,8 +78,9 @@ CANDIDATES = (
 SELECTION_KEYS = ("cv_balanced_accuracy", "val_balanced_accuracy")
 # the share of --time-budget the neural candidates get even when the classical ones overrun.
 # On RAVDESS (1440 clips of ~3.5 s) the classical candidates with speed views take about
-# 2.5 minutes of the 4, and a CNN epoch about 30 s: half the budget made a fold 5 to 5.5
-# minutes; 0.4 (96 s, three epochs) keeps it under 5. Where the classical ones finish
+# 2.5 minutes of the 4, and a CNN epoch about 30 s: with half the budget (and the test
+# clips featurised again when scoring the pair) a warm fold took 5 to 6.5 minutes; with 0.4
+# (96 s, three epochs) and cached scoring, 256-279 s. Where the classical ones finish
 # sooner (Emo-DB, FSDD, Speech Commands: 1–1.7 minutes) the CNN gets the rest and this
 # does not bind.
 NEURAL_FLOOR = 0.4
