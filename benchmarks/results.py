@@ -93,6 +93,16 @@ NOTES = {
         "the `by score alone` columns are the rule before that test (the best score wins)\n"
         "and its test accuracy, on the same candidates."
     ),
+    "One training run: cold and warm feature cache": (
+        "One `audioclf train --data MANIFEST --split speaker --out DIR` of the default model\n"
+        "(no `--model`: auto), run as a subprocess, so `wall s` is everything a user waits\n"
+        "for: starting Python, loading the pretrained encoders, decoding and featurising,\n"
+        "every candidate, the exports, latency, scoring and the report. `cold` starts from an\n"
+        "empty feature cache (a new `AUDIOCLF_CACHE`), as the first run on a corpus does;\n"
+        "`warm` is the same command again on the cache the cold run filled. `train s` is what\n"
+        "the run records for its candidates. One split (the default: 20 % of the speakers\n"
+        "test, 10 % validation), so WA is one figure, not a protocol's mean over folds."
+    ),
     "Voice encoder: layers and regularisation": (
         "Exploration behind the `voice_encoder` features: the mean and standard deviation of\n"
         "the outputs of the named LSTM layers of Resemblyzer's voice encoder, a logistic\n"

@@ -12,7 +12,7 @@ import soundfile as sf
 from audioclf import audio
 from audioclf.audio import AudioError, EmptyAudioError, NotAudioError
 from audioclf.data.manifest import Clip
-from audioclf.features.cache import FeatureCache
+from audioclf.features.cache import FeatureCache, map_readable
 from tests.conftest import tone
 
 SR = 16_000
@@ -155,3 +155,22 @@ def test_clear_and_size(tmp_path: Path, decodes: list[str]) -> None:
     assert cache.size_bytes() == 0
     cache.load(path, SR)
     assert len(decodes) == 2
+
+
+def test_map_readable_keeps_order_and_returns_audio_errors_in_place() -> None:
+    def one(i: int) -> int:
+        if i == 2:
+            raise EmptyAudioError(f"clip {i} is empty")
+        return i * 10
+
+    results = map_readable(one, list(range(6)), description="x", progress=False)
+    assert results[:2] == [0, 10] and results[3:] == [30, 40, 50]
+    assert isinstance(results[2], EmptyAudioError) and "clip 2" in str(results[2])
+
+
+def test_map_readable_lets_other_errors_through() -> None:
+    def one(i: int) -> int:
+        raise RuntimeError("a bug, not a bad file")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        map_readable(one, [1, 2], description="x", progress=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from tests.conftest import tone
 
 def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "opensmile", None)  # makes `import opensmile` fail
-    monkeypatch.setattr(smile, "_extractors", {})
+    monkeypatch.setattr(smile, "_local", threading.local())
     with pytest.raises(SmileUnavailableError, match=r"pip install 'audioclf\[smile\]'"):
         smile_functionals("egemaps", np.zeros(1600, np.float32), 16_000)
 
@@ -71,3 +72,17 @@ def test_composite_input_concatenates_its_parts_in_order() -> None:
     assert joined.dtype == np.float32
     with pytest.raises(ValueError, match="joined with"):
         vector_function("compare+nothing")
+
+
+@needs_opensmile
+def test_threads_extracting_at_once_get_what_one_thread_gets() -> None:
+    """Each thread has its own extractor (openSMILE's are not re-entrant): clips
+    extracted two at a time give exactly the serial vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clips = [tone(0.5 + 0.1 * i, 16_000, 150.0 * (i + 1)) for i in range(6)]
+    serial = [smile_functionals("egemaps", y, 16_000) for y in clips]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parallel = list(pool.map(lambda y: smile_functionals("egemaps", y, 16_000), clips * 2))
+    for got, want in zip(parallel, serial * 2, strict=True):
+        np.testing.assert_array_equal(got, want)

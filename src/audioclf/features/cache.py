@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,11 +40,39 @@ CACHE_VERSION = 1
 """Bump when the decoder or the stored layout changes, to invalidate old entries."""
 
 INDEX_NAME = "index.sqlite"
-_DECODE_WORKERS = 2
+WORKERS = 2
+"""Clips decoded or featurised at once (the machine this is built for has two cores)."""
 _CHUNK = 1 << 20
 
 ClipOrPath = Clip | str | os.PathLike[str]
+T = TypeVar("T")
+R = TypeVar("R")
 Compute = Callable[[np.ndarray, int], np.ndarray]
+
+
+def map_readable(
+    one: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    description: str,
+    progress: bool = True,
+) -> list[R | AudioError]:
+    """``one(item)`` for every item, in order, :data:`WORKERS` at a time; an item whose
+    audio cannot be read comes back as its AudioError instead of stopping the rest.
+
+    Threads, not processes: decoding, resampling, openSMILE, ONNX Runtime and torch release
+    the GIL for their heavy part, and the extractors and this cache are shared in memory.
+    """
+
+    def guarded(item: T) -> R | AudioError:
+        try:
+            return one(item)
+        except AudioError as err:
+            return err
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = pool.map(guarded, items)
+        return list(track(done, description, total=len(items), enabled=progress))
 
 
 def default_cache_root() -> Path:
@@ -122,16 +150,12 @@ class FeatureCache:
 
         Two threads decode (soundfile, soxr and numpy release the GIL for the heavy part).
         """
-
-        def one(item: ClipOrPath) -> np.ndarray | AudioError:
-            try:
-                return self.load(item, sample_rate)
-            except AudioError as err:
-                return err
-
-        with ThreadPoolExecutor(max_workers=_DECODE_WORKERS) as pool:
-            done = pool.map(one, clips)
-            return list(track(done, description, total=len(clips), enabled=progress))
+        return map_readable(
+            lambda item: self.load(item, sample_rate),
+            clips,
+            description=description,
+            progress=progress,
+        )
 
     def features(
         self,

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from audioclf.audio import AudioError
 from audioclf.data.manifest import Clip
-from audioclf.features.cache import FeatureCache
+from audioclf.features.cache import FeatureCache, map_readable
 from audioclf.features.inputs import input_parts, vector_function
 from audioclf.features.speed import played_at, views
 
@@ -50,7 +51,19 @@ def clip_vectors(
     speeds: Sequence[float] = (),
     cache: FeatureCache | None = None,
 ) -> np.ndarray:
-    """``(len(clips), dim)`` vectors of ``clips`` (all readable) through ``cache``."""
+    """``(len(clips), dim)`` vectors of ``clips`` (all readable) through ``cache``, two
+    clips at a time; raises the AudioError of the first clip that cannot be read."""
     cache = cache or FeatureCache()
     parts = vector_parts(kind, speeds)
-    return np.stack([clip_vector(clip, parts, sample_rate, cache) for clip in clips])
+    results = map_readable(
+        lambda clip: clip_vector(clip, parts, sample_rate, cache),
+        clips,
+        description="features",
+        progress=False,
+    )
+    vectors = []
+    for result in results:
+        if isinstance(result, AudioError):
+            raise result
+        vectors.append(result)
+    return np.stack(vectors)

@@ -68,18 +68,23 @@ def model_files() -> tuple[Path, Path]:
 
 
 def _load() -> list[Any]:
-    if not _sessions:
-        import onnxruntime as ort
+    with _lock:  # created once; ONNX Runtime's run() is safe to call from several threads
+        if not _sessions:
+            _sessions.extend(_create())
+        return _sessions
 
-        options = ort.SessionOptions()
-        # clips are short: one thread per session leaves the other core to the caller
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        _sessions.extend(
-            ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            for path in model_files()
-        )
-    return _sessions
+
+def _create() -> list[Any]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # clips are short: one thread per call, and callers extract two clips at once
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return [
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        for path in model_files()
+    ]
 
 
 def _to_16k(y: np.ndarray, sr: int) -> np.ndarray:
@@ -90,16 +95,15 @@ def embedding_frames(y: np.ndarray, sr: int) -> np.ndarray:
     """The embedding sequence of the mono waveform ``y``: ``(frames, 96)`` float32, one
     frame every 80 ms (at least three)."""
     audio = _to_16k(y, sr)
-    with _lock:  # the sessions are shared; ONNX Runtime runs one call at a time here
-        mel_session, embedding_session = _load()
-        mel = mel_session.run(None, {mel_session.get_inputs()[0].name: audio[None]})[0]
-        # (1, 1, frames, 32) in dB; openWakeWord's scaling to the model's input range
-        mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
-        starts = range(0, mel.shape[0] - WINDOW + 1, STRIDE)
-        windows = np.stack([mel[s : s + WINDOW] for s in starts])[..., None]
-        out = embedding_session.run(
-            None, {embedding_session.get_inputs()[0].name: windows.astype(np.float32)}
-        )[0]
+    mel_session, embedding_session = _load()
+    mel = mel_session.run(None, {mel_session.get_inputs()[0].name: audio[None]})[0]
+    # (1, 1, frames, 32) in dB; openWakeWord's scaling to the model's input range
+    mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
+    starts = range(0, mel.shape[0] - WINDOW + 1, STRIDE)
+    windows = np.stack([mel[s : s + WINDOW] for s in starts])[..., None]
+    out = embedding_session.run(
+        None, {embedding_session.get_inputs()[0].name: windows.astype(np.float32)}
+    )[0]
     return np.asarray(out, dtype=np.float32).reshape(len(windows), EMBEDDING)
 
 

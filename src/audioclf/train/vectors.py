@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from audioclf.audio import AudioError
-from audioclf.console import track
 from audioclf.data.manifest import Clip, Manifest, SkippedFile
-from audioclf.features.cache import FeatureCache
+from audioclf.features.cache import FeatureCache, map_readable
 from audioclf.features.cached_vectors import clip_vector, vector_parts
 from audioclf.train.data import LoadedSplit
 
@@ -39,13 +38,18 @@ def load_vectors(
     rows: list[np.ndarray] = []
     targets: list[int] = []
     skipped: list[SkippedFile] = []
-    for clip in track(list(manifest), description=description, enabled=progress):
-        try:
-            vector = clip_vector(clip, parts, sample_rate, cache)
-        except AudioError as err:
-            skipped.append(SkippedFile(clip.path, str(err)))
+    items = list(manifest)
+    results = map_readable(
+        lambda clip: clip_vector(clip, parts, sample_rate, cache),
+        items,
+        description=description,
+        progress=progress,
+    )
+    for clip, result in zip(items, results, strict=True):
+        if isinstance(result, AudioError):
+            skipped.append(SkippedFile(clip.path, str(result)))
             continue
         clips.append(clip)
-        rows.append(vector)
+        rows.append(result)
         targets.append(index.get(clip.label, -1))
     return LoadedSplit(clips, rows, np.array(targets, dtype=np.int64), skipped)
