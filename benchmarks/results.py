@@ -101,7 +101,14 @@ NOTES = {
         "empty feature cache (a new `AUDIOCLF_CACHE`), as the first run on a corpus does;\n"
         "`warm` is the same command again on the cache the cold run filled. `train s` is what\n"
         "the run records for its candidates. One split (the default: 20 % of the speakers\n"
-        "test, 10 % validation), so WA is one figure, not a protocol's mean over folds."
+        "test, 10 % validation), so WA is one figure, not a protocol's mean over folds.\n"
+        "Before vectors were extracted two clips at a time (commit 85374fb, one clip at a\n"
+        "time) Emo-DB's runs took 543 s cold and 251 s warm, with the same WA\n"
+        "(`benchmarks.cold_cache emodb ravdess fsdd speechcommands`, stopped after\n"
+        "Emo-DB). The warm RAVDESS run is over five minutes where its protocol folds took\n"
+        "256-279 s: its classical candidates took 194 s (`fusion_voice_logreg` 129 s, seven\n"
+        "ComParE logistic-regression fits on 3 x 1150 rows), the CNN its floor (92 s), and\n"
+        "choosing, building and scoring the pair another 32 s."
     ),
     "Voice encoder: layers and regularisation": (
         "Exploration behind the `voice_encoder` features: the mean and standard deviation of\n"
