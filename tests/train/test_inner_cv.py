@@ -74,3 +74,24 @@ def test_scores_are_pooled_metrics() -> None:
 def test_too_few_groups_give_no_estimate() -> None:
     x, y, groups = _data(2)
     assert inner_cv_scores(Majority, x, y, groups, LABELS) == {}
+
+
+def test_folds_fitted_two_at_a_time_score_as_one_at_a_time() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from audioclf.evaluate.metrics import classification_metrics
+
+    rng = np.random.default_rng(0)
+    y = np.tile(np.arange(3), 40)
+    groups = [f"s{i % 8}" for i in range(len(y))]
+    x = rng.normal(size=(len(y), 20)) + y[:, None] * 0.4
+    scores = inner_cv_scores(lambda: LogisticRegression(max_iter=500), x, y, groups, LABELS)
+    probs = np.zeros((len(y), 3))
+    splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    for train_idx, test_idx in splitter.split(x, y, np.asarray(groups)):
+        model = LogisticRegression(max_iter=500).fit(x[train_idx], y[train_idx])
+        probs[test_idx] = model.predict_proba(x[test_idx])
+    serial = classification_metrics(y, probs, LABELS)
+    assert scores["cv_balanced_accuracy"] == pytest.approx(serial["balanced_accuracy"])
+    assert scores["cv_accuracy"] == pytest.approx(serial["accuracy"])
