@@ -44,6 +44,12 @@ WORKERS = 2
 """Clips decoded or featurised at once (the machine this is built for has two cores)."""
 _CHUNK = 1 << 20
 
+# numpy parses a .npy header with ast.literal_eval, and CPython 3.11's AST constructor is
+# not safe to run in two threads at once ("SystemError: AST constructor recursion depth
+# mismatch", seen with two threads reading this cache): reads take turns. They are short
+# next to decoding or extracting, which stay parallel.
+_NPY_READ = threading.Lock()
+
 ClipOrPath = Clip | str | os.PathLike[str]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -308,7 +314,8 @@ class FeatureCache:
         if not file.is_file():
             return None
         try:
-            return np.load(file, allow_pickle=False)
+            with _NPY_READ:
+                return np.load(file, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             file.unlink(missing_ok=True)  # corrupt: drop it and recompute
             return None
