@@ -21,12 +21,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from audioclf.evaluate.metrics import classification_metrics
+from audioclf.features.cache import WORKERS
 
 INNER_FOLDS = 5
 MIN_GROUPS = 3
 CV_KEYS = ("cv_accuracy", "cv_balanced_accuracy")
-WORKERS = 2
-"""Inner folds fitted at once (two cores)."""
 
 
 def inner_cv_scores(
