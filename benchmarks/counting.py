@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from audioclf.data.manifest import write_manifest
 from audioclf.data.mix import MixConfig, make_mixtures, parse_range
+from audioclf.formats.manifest import write_manifest
 from audioclf.recipes import prepare
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run

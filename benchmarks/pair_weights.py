@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.data.manifest import Manifest, read_manifest
 from audioclf.features.cache import FeatureCache
-from audioclf.inference.ensemble import combine_probabilities
+from audioclf.formats.manifest import Manifest, read_manifest
+from audioclf.inference.combine import combine_probabilities
 from audioclf.inference.predictor import Predictor
 from audioclf.train.vectors import load_vectors
 from benchmarks.protocols import PROTOCOLS, ROOT

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.data.manifest import read_manifest, write_manifest
+from audioclf.formats.manifest import read_manifest, write_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from benchmarks.results import ROOT, command_line, record

@@ -41,7 +41,7 @@ import psutil
 import soundfile as sf
 
 from audioclf.audio import load
-from audioclf.data.manifest import read_manifest, write_manifest
+from audioclf.formats.manifest import read_manifest, write_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
 from benchmarks.local_server import free_port, is_ready

@@ -20,8 +20,8 @@ from benchmarks.results import command_line, record
 
 
 def main() -> None:
-    from audioclf.data.manifest import write_manifest
     from audioclf.evaluate.evaluate_run import evaluate_run
+    from audioclf.formats.manifest import write_manifest
     from audioclf.quickstart import DEFAULT_DATA, DEFAULT_OUT, run_quickstart
     from audioclf.recipes import prepare
 

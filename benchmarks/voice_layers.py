@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from audioclf.console import track
-from audioclf.data.manifest import read_manifest
 from audioclf.data.split import grouped_kfold, leave_one_group_out
 from audioclf.features.cache import FeatureCache
 from audioclf.features.smile import compare_functionals
 from audioclf.features.voice_encoder import HIDDEN, LAYERS, layer_outputs
-from audioclf.inference.ensemble import combine_probabilities
+from audioclf.formats.manifest import read_manifest
+from audioclf.inference.combine import combine_probabilities
 from audioclf.models.classical import logreg
 from benchmarks.protocols import PROTOCOLS, manifest_for
 from benchmarks.results import command_line, record

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audioclf.data.manifest import Clip, Manifest, write_manifest
+from audioclf.formats.manifest import Clip, Manifest, write_manifest
 
 CLASS_FREQS = {"low": 300.0, "mid": 900.0, "high": 2400.0}
 

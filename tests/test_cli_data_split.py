@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 import audioclf.cli_data_split  # noqa: F401  (registers the commands)
 from audioclf.cli_data import data_app
-from audioclf.data.manifest import Clip, Manifest, read_manifest, write_manifest
 from audioclf.data.split import LeakageWarning
+from audioclf.formats.manifest import Clip, Manifest, read_manifest, write_manifest
 
 runner = CliRunner()
 EMOTIONS = ("angry", "calm", "happy", "neutral", "surprised")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from audioclf.cli import app
-from audioclf.data.manifest import read_manifest
+from audioclf.formats.manifest import read_manifest
 from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 

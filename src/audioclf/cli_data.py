@@ -12,7 +12,7 @@ from audioclf.cli_common import friendly_errors
 from audioclf.console import console, out
 
 if TYPE_CHECKING:
-    from audioclf.data.manifest import Manifest
+    from audioclf.formats.manifest import Manifest
 
 data_app = typer.Typer(
     help="Datasets: corpus folder → manifest, relabel, split, report.", no_args_is_help=True
@@ -66,7 +66,7 @@ def prepare_cmd(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Turn a corpus folder into a manifest, reporting (and skipping) unreadable files."""
-    from audioclf.data.manifest import write_manifest, write_skipped
+    from audioclf.formats.manifest import write_manifest, write_skipped
     from audioclf.recipes import prepare
 
     result = prepare(recipe, source, progress=progress, **_parse_options(option))

@@ -47,7 +47,7 @@ def mix_cmd(
         parse_floats,
         parse_range,
     )
-    from audioclf.inference.timeline import VadMethod
+    from audioclf.features.vad import VadMethod
 
     if vad not in ("silero", "energy"):
         raise MixError(f"--vad must be silero or energy, not {vad!r}")

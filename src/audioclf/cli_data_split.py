@@ -60,8 +60,8 @@ def split_cmd(
     ),
 ) -> None:
     """Split a manifest into train/val/test manifests (or K folds) and check for leakage."""
-    from audioclf.data.manifest import read_manifest
     from audioclf.data.split import SplitError, grouped_kfold, split_manifest, split_summary
+    from audioclf.formats.manifest import read_manifest
 
     manifest = read_manifest(manifest_path)
     if kfold is not None:
@@ -123,7 +123,7 @@ def relabel_cmd(
         parse_label_ops,
         to_shared_emotions,
     )
-    from audioclf.data.manifest import read_manifest, write_manifest
+    from audioclf.formats.manifest import read_manifest, write_manifest
 
     if calm_as_neutral and not shared_emotions:
         raise typer.BadParameter("--calm-as-neutral only applies with --shared-emotions")

@@ -25,7 +25,8 @@ def ensemble_cmd(
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Serve several runs as one model: their class probabilities combined."""
-    from audioclf.inference.ensemble import COMBINES, build_ensemble
+    from audioclf.inference.combine import COMBINES
+    from audioclf.train.ensemble import build_ensemble
 
     if combine not in COMBINES:
         raise ValueError(f"--combine must be one of {', '.join(COMBINES)}, not {combine!r}")

@@ -36,7 +36,7 @@ def models_table(family: str | None = None) -> Table:
     if not names:
         families = sorted({model_info(n).family for n in list_models()})
         raise ValueError(f"no models in family {family!r}; families: {', '.join(families)}")
-    from audioclf.train.select import CANDIDATES
+    from audioclf.train.auto.select import CANDIDATES
 
     caption = (
         f"auto (the default): train {', '.join(CANDIDATES)} on one split and serve the "

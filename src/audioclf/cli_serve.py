@@ -52,7 +52,7 @@ def serve_cmd(
     if missing:
         raise ValueError(f"not a run folder: {', '.join(missing)}; train one with `audioclf train`")
     from audioclf.features.speaker_norm import check_servable
-    from audioclf.train.runfolder import RunFolder
+    from audioclf.formats.runfolder import RunFolder
 
     for run in runs:
         check_servable(run, RunFolder(run).read_card().speaker_norm)

@@ -83,7 +83,7 @@ def quickstart_config(manifest: Path, *, epochs: int | None = None, seed: int = 
 
 def _finished_run(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
     """The metrics of a complete run in ``run_dir`` trained with ``config``, else None."""
-    from audioclf.train.runfolder import RunFolder
+    from audioclf.formats.runfolder import RunFolder
 
     run = RunFolder(run_dir)
     needed = (run.config, run.metrics, run.card)

@@ -16,7 +16,7 @@ from audioclf.data.labels import (
     parse_label_ops,
     to_shared_emotions,
 )
-from audioclf.data.manifest import Clip, Manifest
+from audioclf.formats.manifest import Clip, Manifest
 
 
 def make(labels: list[str]) -> Manifest:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioclf.data.manifest import Clip, Manifest, read_manifest, write_manifest
 from audioclf.data.mix import MixConfig, MixError, count_label, make_mixtures, parse_range
+from audioclf.formats.manifest import Clip, Manifest, read_manifest, write_manifest
 
 SR = 16_000
 

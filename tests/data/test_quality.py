@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioclf.data.manifest import Clip, Manifest, SkippedFile, write_manifest, write_skipped
 from audioclf.data.quality import measure_clip, measure_manifest, silence_ratio
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile, write_manifest, write_skipped
 from tests.conftest import tone
 
 SR = 16_000

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 import audioclf.cli_data_report  # noqa: F401  (registers `data report`)
 from audioclf.cli_data import data_app
-from audioclf.data.manifest import Clip, SkippedFile, write_manifest, write_skipped
 from audioclf.data.quality import measure_clip
 from audioclf.data.report import find_warnings, write_report
 from audioclf.data.report_plots import (
@@ -21,6 +20,7 @@ from audioclf.data.report_plots import (
     plot_gender_by_class,
     plot_speaker_counts,
 )
+from audioclf.formats.manifest import Clip, SkippedFile, write_manifest, write_skipped
 from tests.conftest import tone
 
 

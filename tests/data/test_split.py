@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from audioclf.data.manifest import Clip, Manifest, read_manifest
 from audioclf.data.split import (
     LeakageWarning,
     SplitError,
@@ -22,6 +21,7 @@ from audioclf.data.split import (
     split_summary,
     warn_leakage,
 )
+from audioclf.formats.manifest import Clip, Manifest, read_manifest
 
 LABELS = ("angry", "happy", "neutral", "sad")
 

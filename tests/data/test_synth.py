@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from audioclf.cli import app
 from audioclf.data.espeak import EspeakError, LibraryEngine, Prosody, load_engine
-from audioclf.data.manifest import read_manifest
 from audioclf.data.synth import ACCENTS, VARIANTS, SynthConfig, pick_voices, synth_digits
+from audioclf.formats.manifest import read_manifest
 
 SMALL = SynthConfig(n_voices=3, per_digit=1, seed=7)
 

@@ -11,8 +11,8 @@ import soundfile as sf
 
 from audioclf import audio
 from audioclf.audio import AudioError, EmptyAudioError, NotAudioError
-from audioclf.data.manifest import Clip
 from audioclf.features.cache import FeatureCache, map_readable
+from audioclf.formats.manifest import Clip
 from tests.conftest import tone
 
 SR = 16_000

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioclf.data.manifest import read_manifest
 from audioclf.features import cached_vectors
 from audioclf.features.cache import FeatureCache
 from audioclf.features.cached_vectors import clip_vectors, vector_parts
 from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.inputs import vectors
+from audioclf.formats.manifest import read_manifest
 from tests.corpus_factory import make_corpus
 
 SR = 16_000

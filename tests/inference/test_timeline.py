@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
+from audioclf.formats.runfolder import ModelCard
 from audioclf.inference.timeline import (
     TimelineError,
     default_vad,
     timeline,
-    voiced_regions,
     windows,
 )
-from audioclf.train.runfolder import ModelCard
 from tests.conftest import tone
 
 SR = 16_000
@@ -53,18 +52,6 @@ def test_windows_cover_the_clip() -> None:
         windows(5.0, 1.0, 2.0)
 
 
-def test_energy_vad_finds_the_tone() -> None:
-    regions = voiced_regions(silence_tone_silence(), SR, method="energy")
-    assert len(regions) == 1
-    start, end = regions[0]
-    assert start == pytest.approx(2.0, abs=0.05) and end == pytest.approx(4.0, abs=0.05)
-
-
-def test_energy_vad_on_steady_sound_is_all_voiced() -> None:
-    regions = voiced_regions(tone(1.0, SR), SR, method="energy")
-    assert regions and regions[0][0] == 0 and regions[-1][1] == pytest.approx(1.0, abs=0.03)
-
-
 def test_timeline_marks_silence_unvoiced() -> None:
     predictor = FakePredictor()
     segs = timeline(predictor, silence_tone_silence(), window=1.0, hop=1.0, vad="energy")  # type: ignore[arg-type]
@@ -83,16 +70,6 @@ def test_vad_none_classifies_everything() -> None:
     assert segs[0].top == "b" and segs[1].top == "a"
 
 
-def test_silero_vad_runs_and_ignores_silence() -> None:
-    rng = np.random.default_rng(0)
-    y = np.concatenate([np.zeros(SR, np.float32), 0.3 * tone(1.0, SR, 180.0)])
-    y = (y + 0.001 * rng.standard_normal(len(y))).astype(np.float32)
-    regions = voiced_regions(y, SR, method="silero")
-    assert isinstance(regions, list)
-    assert all(start >= 0.9 for start, _ in regions)  # nothing found in the silent second
-    assert voiced_regions(np.zeros(SR, np.float32), 8_000, method="silero") == []
-
-
 def test_default_vad_follows_the_task() -> None:
     assert default_vad(_card("speech emotion")) == "silero"
     assert default_vad(_card("")) == "silero"
@@ -100,6 +77,6 @@ def test_default_vad_follows_the_task() -> None:
     assert default_vad(_card("environmental sounds (ESC-50)")) == "energy"
 
 
-def test_unknown_vad_method_is_refused() -> None:
+def test_timeline_refuses_an_unknown_vad_method() -> None:
     with pytest.raises(TimelineError, match="silero, energy, none"):
-        voiced_regions(tone(), SR, method="magic")  # type: ignore[arg-type]
+        timeline(FakePredictor(), tone(), vad="magic")  # type: ignore[arg-type]

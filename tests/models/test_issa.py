@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from audioclf.export.neural import export_onnx, verify_onnx
 from audioclf.features.handcrafted import ISSA_DIM
-from audioclf.inference.export import export_onnx, verify_onnx
 from audioclf.models.issa import IssaCNN
 from audioclf.models.registry import create_model, model_info
 from audioclf.models.wrappers import Standardized

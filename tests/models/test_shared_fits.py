@@ -11,14 +11,15 @@ from sklearn.linear_model import LogisticRegression
 
 from audioclf.models import create_model, shared_fits
 from audioclf.models.fusion import LateFusion
-from audioclf.models.shared_fits import fit_key, fit_shared
+from audioclf.models.shared_fits import fit_key, fit_shared, sharing
 
 
-@pytest.fixture(autouse=True)
-def _empty() -> Iterator[None]:
-    shared_fits.clear()
-    yield
-    shared_fits.clear()
+@pytest.fixture
+def shared() -> Iterator[None]:
+    """The test runs inside one sharing() block, as an auto selection does."""
+    with sharing():
+        yield
+    assert not shared_fits._fits  # dropped with the block
 
 
 class Counting(LogisticRegression):
@@ -35,6 +36,7 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, (x[:, 0] > 0).astype(np.int64)
 
 
+@pytest.mark.usefixtures("shared")
 def test_same_parameters_and_data_fit_once() -> None:
     Counting.fits = 0
     x, y = _data()
@@ -64,6 +66,7 @@ def test_nested_parameters_are_part_of_the_key() -> None:
     )
 
 
+@pytest.mark.usefixtures("shared")
 def test_a_fusion_expert_reuses_the_single_models_fit() -> None:
     Counting.fits = 0
     x, y = _data()
@@ -73,6 +76,7 @@ def test_a_fusion_expert_reuses_the_single_models_fit() -> None:
     assert fusion.predict_proba(x).shape == (40, 2)
 
 
+@pytest.mark.usefixtures("shared")
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shared_fits, "MAX_FITS", 2)
     Counting.fits = 0
@@ -97,3 +101,17 @@ def test_the_fusions_compare_expert_is_compare_logreg() -> None:
         expert = create_model(name, 2).experts[0][1]
         assert fit_key(expert, x, y) == fit_key(single, x, y), name
     assert create_model("compare_logreg", 2, tol=1e-5)[-1].tol == 1e-5
+
+
+def test_outside_sharing_every_fit_is_made_and_nothing_is_kept() -> None:
+    Counting.fits = 0
+    x, y = _data()
+    fit_shared(Counting(C=0.1), x, y)
+    fit_shared(Counting(C=0.1), x, y)
+    assert Counting.fits == 2 and not shared_fits._fits
+    with sharing():
+        with sharing():  # blocks nest
+            fit_shared(Counting(C=0.1), x, y)
+        fit_shared(Counting(C=0.1), x, y)
+        assert Counting.fits == 3 and shared_fits._fits
+    assert not shared_fits._fits

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audioclf.data.manifest import Clip
+from audioclf.formats.manifest import Clip
 from audioclf.recipes import PrepareResult
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audioclf.data.manifest import read_manifest, write_manifest
+from audioclf.formats.manifest import read_manifest, write_manifest
 from audioclf.recipes import RECIPES, PrepareResult, RecipeError, prepare, recipe_options
 from tests.recipes.fake import tree
 

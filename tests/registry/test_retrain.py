@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioclf.data.manifest import read_manifest
+from audioclf.formats.manifest import read_manifest
 from audioclf.registry import Registry, RegistryError
 from audioclf.registry.lock import Lease, LockHeldError
 from audioclf.registry.pool import add_clip

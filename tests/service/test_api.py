@@ -239,7 +239,7 @@ def test_predict_without_models_is_503(make_client: Callable[..., TestClient]) -
 def test_an_ensemble_run_is_served_like_any_run(
     make_client: Callable[..., TestClient], runs: list[Path], tmp_path: Path
 ) -> None:
-    from audioclf.inference.ensemble import build_ensemble
+    from audioclf.train.ensemble import build_ensemble
 
     build_ensemble(runs, tmp_path / "both", progress=False)
     client = make_client(runs=[*runs, tmp_path / "both"], rate_limit_per_minute=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audioclf.data.manifest import read_manifest
+from audioclf.formats.manifest import read_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import aggregate_folds, cross_validate
 from tests.corpus_factory import make_corpus

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from audioclf.data.manifest import read_manifest
+from audioclf.formats.manifest import read_manifest
+from audioclf.formats.runfolder import RunFolderError
 from audioclf.inference.predictor import Predictor
 from audioclf.train import trainer
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
-from audioclf.train.runfolder import RunFolderError
 from tests.corpus_factory import make_corpus
 
 FAST = {"model": "cnn2d_2", "clip_seconds": 0.5, "batch_size": 8, "augment": "none"}

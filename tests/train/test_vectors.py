@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 
 from audioclf.audio import AudioError
-from audioclf.data.manifest import Clip, Manifest
 from audioclf.features import cached_vectors
 from audioclf.features.cache import FeatureCache
 from audioclf.features.cached_vectors import clip_vectors
+from audioclf.formats.manifest import Clip, Manifest
 from audioclf.train.vectors import load_vectors
 from tests.conftest import tone
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from audioclf.data.manifest import Manifest
+from audioclf.formats.manifest import Manifest
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised", "bored")
 """The shared emotion vocabulary every emotion corpus is mapped onto."""

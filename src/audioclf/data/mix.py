@@ -30,7 +30,6 @@ import numpy as np
 import soundfile as sf
 
 from audioclf.console import track
-from audioclf.data.manifest import Clip, Manifest, SkippedFile, read_manifest, write_manifest
 from audioclf.data.mix_sources import (
     POOLS,
     MixError,
@@ -40,7 +39,9 @@ from audioclf.data.mix_sources import (
     load_utterances,
     split_speakers,
 )
-from audioclf.inference.timeline import VadMethod
+from audioclf.features.vad import VadMethod
+from audioclf.formats.atomic import atomic_path
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile, read_manifest, write_manifest
 
 MixMode = Literal["average", "levels"]
 LabelStyle = Literal["digits", "words"]
@@ -275,9 +276,8 @@ def make_mixtures(
         rel = Path("clips") / name / f"{name}-{i:06d}.wav"
         if not (out / rel).is_file():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            tmp = (out / rel).with_suffix(".tmp.wav")
-            sf.write(tmp, audio, config.sample_rate, subtype="PCM_16")
-            tmp.replace(out / rel)
+            with atomic_path(out / rel) as tmp:
+                sf.write(tmp, audio, config.sample_rate, subtype="PCM_16")
         rows[name].append(
             Clip(
                 id=f"mix/{name}-{i:06d}",

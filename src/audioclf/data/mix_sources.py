@@ -2,7 +2,7 @@
 
 Every source utterance is decoded once (16 kHz mono, through :func:`audioclf.audio.load`)
 and kept in memory with the start samples of its mostly-voiced windows, found with the
-project's voice-activity helper (:func:`audioclf.inference.timeline.voiced_regions`:
+project's voice-activity helper (:func:`audioclf.features.vad.voiced_regions`:
 silero-vad or an energy gate). Speakers are split into disjoint train/val/test pools
 *before* any mixing, stratified by gender, so test mixtures hold only unseen voices.
 """
@@ -18,8 +18,8 @@ import numpy as np
 
 from audioclf.audio import AudioError, load
 from audioclf.console import track
-from audioclf.data.manifest import Manifest, SkippedFile
-from audioclf.inference.timeline import VadMethod, voiced_regions
+from audioclf.features.vad import VadMethod, voiced_regions
+from audioclf.formats.manifest import Manifest, SkippedFile
 
 POOLS = ("train", "val", "test")
 FRAME_SECONDS = 0.01

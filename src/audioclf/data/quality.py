@@ -2,7 +2,7 @@
 
 :func:`measure_clip` is a pure function of a waveform; :func:`measure_manifest` decodes every
 clip of a manifest at its native sample rate (under a progress bar) and measures it, setting
-aside the files that cannot be decoded as :class:`~audioclf.data.manifest.SkippedFile` rows
+aside the files that cannot be decoded as :class:`~audioclf.formats.manifest.SkippedFile` rows
 together with the files the recipe already skipped when the manifest was prepared.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from audioclf.audio import AudioError, load_audio
 from audioclf.console import track
-from audioclf.data.manifest import Clip, Manifest, SkippedFile, read_manifest, read_skipped
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile, read_manifest, read_skipped
 
 CLIP_LEVEL = 0.999
 """A sample counts as clipped when ``|x|`` reaches this fraction of full scale."""

@@ -22,8 +22,8 @@ import jinja2
 import numpy as np
 
 from audioclf.data import report_plots
-from audioclf.data.manifest import SkippedFile, read_manifest, read_skipped
 from audioclf.data.quality import ClipQuality, measure_manifest
+from audioclf.formats.manifest import SkippedFile, read_manifest, read_skipped
 
 TRAINING_RATE = 16_000
 """The sample rate training resamples to by default."""
@@ -247,7 +247,7 @@ def write_report(
 
     Unreadable files (and those the recipe skipped, from the ``.skipped.jsonl`` sidecar) are
     reported, not fatal; a missing or malformed manifest raises
-    :class:`~audioclf.data.manifest.ManifestError`.
+    :class:`~audioclf.formats.manifest.ManifestError`.
     """
     start = time.perf_counter()
     manifest_path = Path(manifest_path)

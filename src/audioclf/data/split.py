@@ -21,7 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from audioclf.console import console
-from audioclf.data.manifest import Clip, Manifest, write_manifest
+from audioclf.formats.manifest import Clip, Manifest, write_manifest
 
 SPLIT_NAMES = ("train", "val", "test")
 _SPLIT_ALIASES = {

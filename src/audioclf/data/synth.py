@@ -32,7 +32,8 @@ import soxr
 from audioclf.augment import ColoredNoise, Compose, Gain, Reverb
 from audioclf.console import progress_bar
 from audioclf.data.espeak import Engine, Prosody, load_engine
-from audioclf.data.manifest import Clip, Manifest, read_manifest, write_manifest
+from audioclf.formats.atomic import write_bytes
+from audioclf.formats.manifest import Clip, Manifest, read_manifest, write_manifest
 
 CORPUS = "synth-digits"
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -253,9 +254,7 @@ def _write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     which cost more than synthesising the clip)."""
     buffer = io.BytesIO()
     sf.write(buffer, audio, sample_rate, format="WAV", subtype="PCM_16")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    write_bytes(path, buffer.getvalue())
 
 
 def synth_digits(

@@ -12,11 +12,12 @@ import numpy as np
 
 from audioclf.audio import AudioError
 from audioclf.console import console
-from audioclf.data.manifest import read_manifest
 from audioclf.evaluate.crosscorpus import apply_label_map, score_with_label_map
 from audioclf.features.cache import FeatureCache
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import read_manifest
+from audioclf.formats.runfolder import RunFolder
 from audioclf.inference.predictor import Predictor
-from audioclf.train.runfolder import RunFolder, write_json
 
 
 def load_label_map(path: str | Path | None) -> dict[str, str | None]:

@@ -23,7 +23,6 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +33,8 @@ import numpy as np
 from audioclf import audio
 from audioclf.audio import AudioError
 from audioclf.console import track
-from audioclf.data.manifest import Clip
+from audioclf.formats.atomic import atomic_path, is_temporary
+from audioclf.formats.manifest import Clip
 
 CACHE_VERSION = 1
 """Bump when the decoder or the stored layout changes, to invalidate old entries."""
@@ -207,8 +207,9 @@ class FeatureCache:
             if folder.is_dir() and len(folder.name) == 2:
                 for file in folder.glob("*.npy"):
                     file.unlink(missing_ok=True)
-                for tmp in folder.glob(".*.tmp"):
-                    tmp.unlink(missing_ok=True)
+                for tmp in folder.glob(".*"):
+                    if is_temporary(tmp):
+                        tmp.unlink(missing_ok=True)
                 if not any(folder.iterdir()):
                     folder.rmdir()
         for file in self.root.glob(INDEX_NAME + "*"):
@@ -322,11 +323,9 @@ class FeatureCache:
 
     def _write(self, key: str, value: np.ndarray) -> None:
         file = self._file(key)
-        tmp = file.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("wb") as f:
+            with atomic_path(file) as tmp, tmp.open("wb") as f:
                 np.save(f, value, allow_pickle=False)
-            tmp.replace(file)
         except OSError:
-            tmp.unlink(missing_ok=True)  # a full or read-only disk only costs speed
+            pass  # a full or read-only disk only costs speed

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from audioclf.audio import AudioError
-from audioclf.data.manifest import Clip
 from audioclf.features.cache import FeatureCache, map_readable
 from audioclf.features.inputs import input_parts, vector_function
 from audioclf.features.speed import played_at, views
+from audioclf.formats.manifest import Clip
 
 Part = tuple[str, dict[str, Any], Callable[[np.ndarray, int], np.ndarray]]
 

@@ -19,11 +19,13 @@ import numpy as np
 from audioclf.audio import Source, load
 from audioclf.features.crops import eval_crops
 from audioclf.features.inputs import vectors
-from audioclf.train.runfolder import ModelCard, RunFolder, RunFolderError
+from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, RunFolderError
+from audioclf.inference.combine import combine_probabilities
+from audioclf.probabilities import label_order_proba
 
 if TYPE_CHECKING:
-    from audioclf.data.manifest import Clip
     from audioclf.features.cache import FeatureCache
+    from audioclf.formats.manifest import Clip
 
 Backend = Literal["auto", "onnx", "torch"]
 
@@ -44,8 +46,6 @@ class Predictor:
         self._estimator: Any = None
         self._members: list[Predictor] = []
         if self.card.family == "ensemble":
-            from audioclf.inference.ensemble import MEMBERS
-
             self._members = [
                 Predictor(self.run.root / MEMBERS / name, backend=backend, threads=threads)
                 for name in self.card.options["members"]
@@ -64,7 +64,7 @@ class Predictor:
         elif backend == "onnx":
             raise RunFolderError(f"{self.run.root}: no model.onnx; use the torch backend")
         else:
-            from audioclf.train.build import load_torch_model
+            from audioclf.models.build import load_torch_model
 
             self._torch = load_torch_model(self.run.root, self.card)
             self.backend = "torch"
@@ -128,7 +128,7 @@ class Predictor:
         if self.card.speaker_norm:
             x = self._speaker_normalised(x, speakers)
         if self._estimator is not None:
-            return _align(self._estimator, x, len(self.classes_))
+            return label_order_proba(self._estimator, x, len(self.classes_))
         return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
 
     def predict_clips(
@@ -168,8 +168,6 @@ class Predictor:
     def _combine(self, member_probs: Sequence[np.ndarray]) -> np.ndarray:
         """The members' probabilities (one array per member, in each member's label order)
         put in this run's label order and combined by the ensemble's rule."""
-        from audioclf.inference.ensemble import combine_probabilities
-
         parts = []
         for member, probs in zip(self._members, member_probs, strict=True):
             order = [member.classes_.index(label) for label in self.classes_]
@@ -209,11 +207,3 @@ def _onnx_session(path: Path, threads: int | None) -> Any:
     # the busy one.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _align(estimator: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
-    """scikit-learn only has columns for the classes it saw; put them in label order."""
-    probs = estimator.predict_proba(x)
-    out = np.zeros((len(x), n_classes), dtype=np.float32)
-    out[:, np.asarray(estimator.classes_, dtype=np.int64)] = probs
-    return out

@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from audioclf.formats.atomic import atomic_path
 from audioclf.models.registry import create_model, list_models, model_info, register_model
 
 Estimator = Pipeline | BaseEstimator
@@ -277,9 +278,8 @@ def save_classical(model: Any, path: str | Path) -> Path:
         raise ClassicalModelError(f"{path}: the model is not fitted; call fit(X, y) first")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"estimator": model, "sklearn_version": sklearn.__version__}
-    tmp = path.with_name(path.name + ".tmp")
-    joblib.dump(payload, tmp, compress=3)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        joblib.dump(payload, tmp, compress=3)
     return path
 
 

@@ -29,9 +29,9 @@ from audioclf.features.handcrafted import POOLED_DIM
 from audioclf.features.smile import DIMS
 from audioclf.features.voice_encoder import DIM as VOICE_DIM
 from audioclf.models.classical import estimator_size, logreg
-from audioclf.models.geometric import geometric_mean
 from audioclf.models.registry import register_model
 from audioclf.models.shared_fits import fit_shared
+from audioclf.probabilities import geometric_mean
 
 COMBINE = ("product", "mean")
 

@@ -1,17 +1,21 @@
-"""Fit a scikit-learn estimator once per process for the same parameters and data.
+"""Fit a scikit-learn estimator once for the same parameters and data, while sharing.
 
-``auto`` trains several classical candidates on one split, and some contain the same
-model: ``compare_logreg`` is the ComParE expert of ``fusion_logreg`` and of
-``fusion_voice_logreg``, fitted on the same rows for the validation probe, each inner
-cross-validation fold and the final fit. On RAVDESS those repeated ComParE fits took
-about a minute of each fold's five, which the CNN then did not get. :func:`fit_shared`
-remembers fitted estimators by a digest of their class, parameters and training data, and
-hands out a copy when the same fit comes again.
+Several classical models contain the same model (``compare_logreg`` is the ComParE
+expert of ``fusion_logreg`` and of ``fusion_voice_logreg``), and a caller that trains
+several of them on one split (``auto``, :mod:`audioclf.train.auto`) would fit it again for
+every one. Inside :func:`sharing`, :func:`fit_shared` remembers fitted estimators by a
+digest of their class, parameters and training data and hands out a copy when the same fit
+comes again; outside it, :func:`fit_shared` is a plain ``fit``. The estimators that call it
+(:class:`~audioclf.models.fusion.LateFusion`'s experts,
+:class:`~audioclf.models.multiview.MultiView`'s views) therefore need to know nothing of
+who trains them.
 
 scikit-learn's ``Pipeline(memory=...)`` caches transformers only, not the final
-classifier, and lives on disk; this cache is in memory, bounded (:data:`MAX_FITS`, least
-recently used out) and gone with the process. The estimators it is used with are
-deterministic (fixed ``random_state``), so a remembered fit is the fit that would be made.
+classifier, and lives on disk; this memo is in memory, bounded (:data:`MAX_FITS`, least
+recently used out) and dropped when the outermost :func:`sharing` ends. It is one memo for
+the whole process while active (threads that fit inner folds share it). The estimators it
+is used with are deterministic (fixed ``random_state``), so a remembered fit is the fit
+that would be made.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import copy
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -28,6 +34,23 @@ MAX_FITS = 64
 
 _fits: OrderedDict[bytes, Any] = OrderedDict()
 _lock = threading.Lock()
+_depth = 0  # how many sharing() blocks are open; the memo is used while above 0
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    """Share fits among the calls of :func:`fit_shared` made until the block ends (blocks
+    nest; the memo is cleared when the outermost one ends)."""
+    global _depth
+    with _lock:
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _fits.clear()
 
 
 def _plain(value: Any) -> Any:
@@ -52,9 +75,14 @@ def fit_key(estimator: Any, x: np.ndarray, y: np.ndarray) -> bytes:
 
 
 def fit_shared(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
-    """``estimator.fit(x, y)``, or a copy of the same fit made earlier in this process.
+    """``estimator.fit(x, y)``, or, inside :func:`sharing`, a copy of the same fit made
+    earlier there.
 
     Use the returned estimator (it may not be ``estimator`` itself)."""
+    with _lock:
+        active = _depth > 0
+    if not active:
+        return estimator.fit(x, y)
     key = fit_key(estimator, x, y)
     with _lock:
         if key in _fits:
@@ -62,6 +90,8 @@ def fit_shared(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
             return copy.deepcopy(_fits[key])
     fitted = estimator.fit(x, y)
     with _lock:
+        if _depth == 0:
+            return fitted
         _fits[key] = copy.deepcopy(fitted)
         while len(_fits) > MAX_FITS:
             _fits.popitem(last=False)

@@ -3,7 +3,7 @@
 A recipe lists the files of its corpus, reads label, speaker, gender and metadata from the
 file names (and any side files), and hands the resulting :class:`Candidate` list to
 :func:`build_manifest`, which probes every file under a progress bar, sets aside the ones
-that cannot be decoded as :class:`~audioclf.data.manifest.SkippedFile` rows, and returns a
+that cannot be decoded as :class:`~audioclf.formats.manifest.SkippedFile` rows, and returns a
 validated manifest in a deterministic order. Corpora whose file names alone say everything
 go through :func:`prepare_from_names`, which lists the files, matches each name against the
 naming scheme, sets aside the ones off it and builds the manifest.
@@ -19,7 +19,7 @@ from typing import Any
 
 from audioclf.audio import AudioError, probe
 from audioclf.console import track
-from audioclf.data.manifest import Clip, Manifest, SkippedFile
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac"})
 """File extensions a recipe lists (compared case-insensitively); content decides decoding."""

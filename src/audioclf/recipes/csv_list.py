@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from audioclf.data.manifest import SkippedFile
+from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import Candidate, PrepareResult, RecipeError, build_manifest
 
 REQUIRED = ("path", "label")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
+from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,

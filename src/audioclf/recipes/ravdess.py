@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import SkippedFile
+from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,

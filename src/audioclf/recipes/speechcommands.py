@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from audioclf.data.manifest import SkippedFile
+from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
     Candidate,
     PrepareResult,

@@ -18,7 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from audioclf.data.manifest import Manifest, read_manifest
+from audioclf.formats.atomic import write_bytes
+from audioclf.formats.manifest import Manifest, read_manifest
 
 MANIFEST = "manifest.jsonl"
 SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,5}$")
@@ -36,9 +37,7 @@ def add_clip(
     clips.mkdir(parents=True, exist_ok=True)
     suffix = Path(filename).suffix
     path = clips / f"{prediction_id}{suffix if SAFE_SUFFIX.match(suffix) else '.bin'}"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_bytes(path, data)
     row = {
         "id": f"feedback/{prediction_id}",
         "path": str(path.resolve()),

@@ -19,14 +19,15 @@ from typing import Any
 
 from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
-from audioclf.data.manifest import Manifest, read_manifest
 from audioclf.data.split import split_manifest
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import Manifest, read_manifest
+from audioclf.formats.runfolder import RunFolder
 from audioclf.registry.db import RegistryError
 from audioclf.registry.lock import Lease
 from audioclf.registry.pool import read_pool
 from audioclf.registry.store import Registry
 from audioclf.train.config import TrainConfig
-from audioclf.train.runfolder import RunFolder, write_json
 
 METRIC = "balanced_accuracy"
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from audioclf.formats.runfolder import RunFolder, RunFolderError
 from audioclf.registry.db import RegistryError, session_factory
 from audioclf.registry.tables import ModelVersion, utcnow
-from audioclf.train.runfolder import RunFolder, RunFolderError
 
 SUMMARY_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "n_test")
 
@@ -59,7 +59,7 @@ class VersionInfo:
 def _train_distribution(run: RunFolder) -> dict[str, int]:
     if not run.split("train").is_file():
         return {}
-    from audioclf.data.manifest import read_manifest
+    from audioclf.formats.manifest import read_manifest
 
     try:
         return dict(Counter(c.label for c in read_manifest(run.split("train"))))

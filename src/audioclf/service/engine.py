@@ -22,8 +22,8 @@ import numpy as np
 import soxr
 
 from audioclf.features.speaker_norm import check_servable
+from audioclf.formats.runfolder import RunFolderError
 from audioclf.inference.predictor import Predictor
-from audioclf.train.runfolder import RunFolderError
 
 log = logging.getLogger("audioclf.service")
 

@@ -21,7 +21,7 @@ from pydantic import (
 
 from audioclf.features.speed import check_speeds
 
-# not a model but a choice among several (see audioclf.train.select), and the default
+# not a model but a choice among several (see audioclf.train.auto.select), and the default
 AUTO = "auto"
 DEFAULT_MODEL = AUTO
 AUTO_DEFAULTS: dict[str, Any] = {

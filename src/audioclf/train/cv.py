@@ -16,12 +16,13 @@ import numpy as np
 
 from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
-from audioclf.data.manifest import read_manifest
 from audioclf.data.split import grouped_kfold, leave_one_group_out
 from audioclf.evaluate.metrics import SUMMARY_KEYS, mean_std
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import read_manifest
+from audioclf.formats.runfolder import RunFolder
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
-from audioclf.train.runfolder import RunFolder, write_json
 
 LOSO = "loso"
 

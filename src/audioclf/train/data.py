@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from audioclf.audio import AudioError
-from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache
 from audioclf.features.crops import eval_crops, random_crop
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile
 
 Augment = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 

@@ -18,23 +18,19 @@ import numpy as np
 import torch
 
 from audioclf.console import console
-from audioclf.data.manifest import Manifest, SkippedFile, read_manifest
 from audioclf.evaluate.metrics import classification_metrics
+from audioclf.export.neural import ExportError, export_onnx, verify_onnx
 from audioclf.features.cache import FeatureCache
-from audioclf.inference.export import ExportError, export_onnx, verify_onnx
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import Manifest, SkippedFile, read_manifest
+from audioclf.formats.runfolder import ModelCard, RunFolder, ValPredictions, write_val_predictions
+from audioclf.inference.latency import measure_latency
 from audioclf.models import count_parameters, model_info
-from audioclf.train.build import build_torch_model
+from audioclf.models.build import build_torch_model
+from audioclf.probabilities import label_order_proba
+from audioclf.train.auto.inner_cv import inner_cv_scores
 from audioclf.train.config import AUTO, TrainConfig
 from audioclf.train.data import LoadedSplit, load_split, predict_split
-from audioclf.train.inner_cv import inner_cv_scores
-from audioclf.train.latency import measure_latency
-from audioclf.train.runfolder import (
-    ModelCard,
-    RunFolder,
-    ValPredictions,
-    write_json,
-    write_val_predictions,
-)
 from audioclf.train.splitting import make_splits
 from audioclf.train.trainer import BEST_WEIGHTS, fit, seed_everything, set_threads
 from audioclf.train.vectors import load_vectors
@@ -75,7 +71,7 @@ def resolve_splits(
 ) -> dict[str, Manifest]:
     """The run's train/val/test manifests — kept from before on ``resume``, else the given
     ``splits`` or a fresh split of ``config.data`` — written into ``run/splits/``."""
-    from audioclf.data.manifest import write_manifest
+    from audioclf.formats.manifest import write_manifest
 
     if resume and run.has_splits():
         splits = run.read_splits()
@@ -146,7 +142,7 @@ def train_run(
     if resume and run.config.is_file():
         config = TrainConfig.from_yaml(run.config)
     if config.model == AUTO:
-        from audioclf.train.select import select_run
+        from audioclf.train.auto.select import select_run
 
         return select_run(config, run, resume=resume, progress=progress, splits=splits)
     config.to_yaml(run.config)
@@ -302,7 +298,6 @@ def _train_classical(
 ) -> _Trained:
     """scikit-learn models: fit on train + validation (they have no epochs or checkpoints
     to pick on held-out clips, so the validation clips would otherwise be wasted)."""
-    from audioclf.inference.predictor import _align
     from audioclf.models import create_model
     from audioclf.models.classical import estimator_size, save_classical
     from audioclf.models.multiview import MultiView
@@ -323,7 +318,7 @@ def _train_classical(
     if len(val):
         first = _known(loaded["train"])
         probe = fit_shared(fresh(), _vectors(first, config.speaker_norm), first.targets)
-        val_probs = _align(probe, _vectors(val, config.speaker_norm), len(labels))
+        val_probs = label_order_proba(probe, _vectors(val, config.speaker_norm), len(labels))
         predictions = _val_predictions(val, val_probs)
         scores = classification_metrics(val.targets, val_probs, labels)
         val_scores = {
@@ -362,7 +357,7 @@ def _train_classical(
     if not len(test):
         empty = np.zeros((0, len(labels)), dtype=np.float32)
         return _Trained(card, empty, 1, 1, val_scores, predictions)
-    probs = _align(estimator, x_test, len(labels))
+    probs = label_order_proba(estimator, x_test, len(labels))
     return _Trained(card, probs, 1, 1, val_scores, predictions)
 
 
@@ -370,7 +365,7 @@ def _export_classical(estimator: Any, run: RunFolder, rows: np.ndarray) -> bool:
     """model.onnx for a classical run (feature vector in), checked against scikit-learn
     on real feature rows; False, with the reason shown, when the model cannot have one
     (a class missing from training: its columns would not match labels.json)."""
-    from audioclf.inference.export_classical import (
+    from audioclf.export.classical import (
         export_classical_onnx,
         verify_classical_onnx,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from audioclf.data.labels import apply_label_ops
-from audioclf.data.manifest import Manifest
 from audioclf.data.split import split_manifest, warn_leakage
+from audioclf.formats.manifest import Manifest
 from audioclf.train.config import TrainConfig
 
 

@@ -26,6 +26,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from audioclf.console import console, progress_bar
 from audioclf.evaluate.metrics import classification_metrics
+from audioclf.formats.atomic import atomic_path
 from audioclf.train.config import TrainConfig
 from audioclf.train.data import Augment, LoadedSplit, class_weights, predict_split, train_batches
 
@@ -111,9 +112,8 @@ class FitResult:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _write_history(rows: list[dict[str, float]], path: Path) -> None:

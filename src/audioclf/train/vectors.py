@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from audioclf.audio import AudioError
-from audioclf.data.manifest import Clip, Manifest, SkippedFile
 from audioclf.features.cache import FeatureCache, map_readable
 from audioclf.features.cached_vectors import clip_vector, vector_parts
+from audioclf.formats.manifest import Clip, Manifest, SkippedFile
 from audioclf.train.data import LoadedSplit
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audioclf.models.geometric import geometric_mean
+from audioclf.probabilities import geometric_mean
 
 
 def test_equal_and_weighted_geometric_means_by_hand() -> None:

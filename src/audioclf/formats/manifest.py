@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from audioclf.formats.atomic import atomic_path
+
 FIELDS = (
     "id",
     "path",
@@ -143,11 +145,9 @@ def write_manifest(manifest: Iterable[Clip], path: str | Path) -> Path:
     """Write clips as JSON Lines (UTF-8), creating the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for clip in manifest:
             f.write(json.dumps(clip.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(path)
     return path
 
 

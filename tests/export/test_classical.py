@@ -9,8 +9,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from audioclf.inference.export import ExportError
-from audioclf.inference.export_classical import export_classical_onnx, verify_classical_onnx
+from audioclf.export.classical import export_classical_onnx, verify_classical_onnx
+from audioclf.export.neural import ExportError
 from audioclf.models import create_model
 from audioclf.models.classical import logreg, svm
 from audioclf.models.fusion import LateFusion

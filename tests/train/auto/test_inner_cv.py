@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from audioclf.train.inner_cv import inner_cv_scores
+from audioclf.train.auto.inner_cv import inner_cv_scores
 
 LABELS = ["a", "b", "c"]
 

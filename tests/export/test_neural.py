@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from audioclf.inference.export import export_onnx, verify_onnx
+from audioclf.export.neural import export_onnx, verify_onnx
 from audioclf.models import create_model
 
 

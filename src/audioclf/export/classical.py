@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.inference.export import PARITY_TOLERANCE, ExportError, check_parity
-from audioclf.models.geometric import FLOOR
+from audioclf.export.neural import PARITY_TOLERANCE, ExportError, check_parity
+from audioclf.formats.atomic import write_bytes
+from audioclf.probabilities import FLOOR
 
 OPSET = 17
 ML_OPSET = 3  # the ai.onnx.ml domain (LinearClassifier, SVMClassifier, TreeEnsemble…)
@@ -190,9 +191,7 @@ def export_classical_onnx(estimator: Any, path: str | Path, n_features: int) -> 
             "training); its probabilities would not line up with labels.json"
         )
     model = _convert(estimator, n_features)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(model.SerializeToString())
-    tmp.replace(path)
+    write_bytes(path, model.SerializeToString())
     return path
 
 

@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.features.cache import WORKERS
+from audioclf.probabilities import label_order_proba
 
 INNER_FOLDS = 5
 MIN_GROUPS = 3
@@ -40,7 +41,6 @@ def inner_cv_scores(
     """Accuracy and balanced accuracy of fresh ``make()`` estimators over grouped folds
     (``cv_folds`` of them, at most :data:`INNER_FOLDS`), pooled over all clips; empty when
     there are fewer than :data:`MIN_GROUPS` groups to fold."""
-    from audioclf.inference.predictor import _align
     from audioclf.models.shared_fits import fit_shared
 
     n_groups = len(set(groups))
@@ -57,7 +57,7 @@ def inner_cv_scores(
     def fit_fold(fold: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         train_idx, test_idx = fold
         estimator = fit_shared(make(), x[train_idx], y[train_idx])
-        return test_idx, _align(estimator, x[test_idx], len(labels))
+        return test_idx, label_order_proba(estimator, x[test_idx], len(labels))
 
     # The folds are independent fits: two at a time, each with one BLAS thread, instead of
     # one at a time with two (L-BFGS on a few thousand rows keeps a second BLAS thread

@@ -21,13 +21,14 @@ runs/NAME/
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from audioclf.data.manifest import Manifest, read_manifest
+from audioclf.formats.atomic import atomic_path, write_json
+from audioclf.formats.manifest import Manifest, read_manifest
 
 InputKind = Literal[
     "waveform",
@@ -39,6 +40,13 @@ InputKind = Literal[
     "speech_embedding",
     "ensemble",
 ]
+
+
+CARD_VERSION = 1
+"""The model.json layout this release writes and reads. Cards without a ``version`` were
+written by audioclf 0.1.0 and have this layout."""
+MEMBERS = "members"
+"""The folder of an ensemble run that holds one serving folder per member."""
 
 
 class RunFolderError(ValueError):
@@ -64,6 +72,8 @@ class ModelCard:
     speaker_norm: bool = False
     speeds: list[float] = field(default_factory=list)
     """Extra playback speeds a classical model's vector holds views at (features/speed.py)."""
+    version: int = CARD_VERSION
+    """The card layout (:data:`CARD_VERSION`)."""
 
     @property
     def clip_seconds(self) -> float:
@@ -129,13 +139,38 @@ class RunFolder:
                 f"{self.root}: not a finished run (no model.json); train it with "
                 "`audioclf train --out` or finish it with `--resume`"
             )
-        return ModelCard(**json.loads(self.card.read_text()))
+        return card_from_json(self.card, json.loads(self.card.read_text()))
 
     def read_metrics(self) -> dict[str, Any]:
         if not self.metrics.is_file():
             raise RunFolderError(f"{self.root}: no metrics.json (the run did not finish)")
         data: dict[str, Any] = json.loads(self.metrics.read_text())
         return data
+
+
+def card_from_json(path: Path, data: Any) -> ModelCard:
+    """The :class:`ModelCard` stored as ``data`` in ``path``; a :class:`RunFolderError`
+    naming the problem when it is not one this release can read."""
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path}: not a model card (a JSON object)")
+    version = data.get("version", CARD_VERSION)
+    if not isinstance(version, int) or version > CARD_VERSION:
+        raise RunFolderError(
+            f"{path}: card version {version!r} was written by a newer audioclf (this one "
+            f"reads up to {CARD_VERSION}); upgrade audioclf to serve this run"
+        )
+    known = {f.name for f in fields(ModelCard)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise RunFolderError(f"{path}: unknown card fields {unknown}; not a model card of audioclf")
+    missing = sorted(f.name for f in fields(ModelCard) if f.name not in data and _required(f))
+    if missing:
+        raise RunFolderError(f"{path}: card fields {missing} are missing; retrain the run")
+    return ModelCard(**data)
+
+
+def _required(f: Any) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
 
 
 @dataclass
@@ -152,14 +187,13 @@ class ValPredictions:
 
 def write_val_predictions(run: RunFolder, predictions: ValPredictions) -> None:
     """Keep ``predictions`` in the run folder (``val_predictions.npz``)."""
-    tmp = run.root / "val_predictions.tmp.npz"
-    np.savez(
-        tmp,
-        ids=np.asarray(predictions.ids, dtype=str),
-        probs=np.asarray(predictions.probs, np.float32),
-        targets=np.asarray(predictions.targets, np.int64),
-    )
-    tmp.replace(run.val_predictions)
+    with atomic_path(run.val_predictions) as tmp:
+        np.savez(
+            tmp,
+            ids=np.asarray(predictions.ids, dtype=str),
+            probs=np.asarray(predictions.probs, np.float32),
+            targets=np.asarray(predictions.targets, np.int64),
+        )
 
 
 def read_val_predictions(run: RunFolder) -> ValPredictions | None:
@@ -171,11 +205,3 @@ def read_val_predictions(run: RunFolder) -> ValPredictions | None:
         return ValPredictions(
             [str(i) for i in data["ids"]], data["probs"], data["targets"].astype(np.int64)
         )
-
-
-def write_json(path: Path, data: Any) -> Path:
-    """Write JSON atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from audioclf.formats.runfolder import ModelCard
 from audioclf.models import create_model
 from audioclf.models.wrappers import Standardized
-from audioclf.train.runfolder import ModelCard
 
 
 def build_torch_model(

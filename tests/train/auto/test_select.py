@@ -9,21 +9,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from audioclf.data.manifest import read_manifest
 from audioclf.evaluate.compare import load_run_summary
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import read_manifest
+from audioclf.formats.runfolder import (
+    ModelCard,
+    RunFolder,
+    ValPredictions,
+    read_val_predictions,
+    write_val_predictions,
+)
 from audioclf.inference.predictor import Predictor
 from audioclf.train import select
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from audioclf.train.run import RunResult, train_run
-from audioclf.train.runfolder import (
-    ModelCard,
-    RunFolder,
-    ValPredictions,
-    read_val_predictions,
-    write_json,
-    write_val_predictions,
-)
 from tests.corpus_factory import make_corpus
 from tests.train.test_pair_weights import TARGETS, two_class
 

@@ -51,13 +51,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from audioclf.console import console
-from audioclf.data.manifest import Manifest
 from audioclf.features.inputs import input_parts
-from audioclf.inference.ensemble import MEMBERS
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import Manifest
+from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, read_val_predictions
 from audioclf.models import model_info
+from audioclf.train.auto.pair_weights import PairWeight, Z, choose_pair_weight
 from audioclf.train.config import AUTO, TrainConfig
-from audioclf.train.pair_weights import PairWeight, Z, choose_pair_weight
-from audioclf.train.runfolder import ModelCard, RunFolder, read_val_predictions, write_json
 
 if TYPE_CHECKING:
     from audioclf.train.run import RunResult
@@ -388,10 +388,10 @@ def _keep_ensemble(
     seconds: float,
     progress: bool,
 ) -> RunResult:
-    """Serve the pair as one model in ``run`` (audioclf.inference.ensemble), the neural
+    """Serve the pair as one model in ``run`` (audioclf.train.ensemble), the neural
     member weighted as the validation clips prefer (train/pair_weights.py), scored on the
     split's test part like any run. A neural weight of 0 keeps the classical one alone."""
-    from audioclf.inference.ensemble import build_ensemble
+    from audioclf.train.ensemble import build_ensemble
 
     neural, classical = pair
     weight = _pair_weight(results, pair)

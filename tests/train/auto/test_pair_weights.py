@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audioclf.train.pair_weights import (
+from audioclf.train.auto.pair_weights import (
     GRID,
     Z,
     balanced_gain,

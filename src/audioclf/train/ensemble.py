@@ -25,50 +25,17 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
+from audioclf.evaluate.evaluate_run import evaluate_run
+from audioclf.evaluate.report import write_run_report
+from audioclf.formats.atomic import write_json
+from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder
+from audioclf.inference.combine import COMBINES, Combine, EnsembleError, check_weights
+from audioclf.inference.latency import measure_latency
 
-from audioclf.models.geometric import geometric_mean
-from audioclf.train.runfolder import ModelCard, RunFolder, write_json
-
-Combine = Literal["product", "mean"]
-COMBINES: tuple[Combine, ...] = ("product", "mean")
-MEMBERS = "members"
 # what a member needs to serve; checkpoints, plots and splits stay behind
 _SERVING_FILES = ("model.json", "labels.json", "metrics.json", "model.onnx", "config.yaml")
-
-
-class EnsembleError(ValueError):
-    """Runs that cannot be combined, and why."""
-
-
-def check_weights(weights: Sequence[float] | None, n_members: int) -> list[float] | None:
-    """``weights`` as a list that sums to 1, or None for equal weights; an
-    :class:`EnsembleError` when they cannot weigh ``n_members`` members."""
-    if weights is None:
-        return None
-    values = [float(w) for w in weights]
-    if len(values) != n_members:
-        raise EnsembleError(f"{len(values)} weights for {n_members} members; give one each")
-    if any(not np.isfinite(w) or w < 0 for w in values) or sum(values) <= 0:
-        raise EnsembleError(f"weights must be non-negative and not all zero, not {values}")
-    total = sum(values)
-    return [w / total for w in values]
-
-
-def combine_probabilities(
-    parts: Sequence[np.ndarray], how: Combine, weights: Sequence[float] | None = None
-) -> np.ndarray:
-    """Rows of class probabilities combined member by member (weighted by ``weights``,
-    equal when None) and renormalised."""
-    stack = np.stack([np.asarray(p, dtype=np.float64) for p in parts])
-    if how == "mean":
-        out = np.average(stack, axis=0, weights=weights)
-        out /= out.sum(axis=-1, keepdims=True)
-    else:
-        out = geometric_mean(stack, weights=weights, floor=1e-12)
-    return out.astype(np.float32)
 
 
 def _check(cards: list[ModelCard], runs: list[Path]) -> None:
@@ -152,13 +119,9 @@ def build_ensemble(
     }
     test = _common_test_split(paths)
     if test is not None:
-        metrics |= _score(out, test, metrics, progress=progress)
-    from audioclf.train.latency import measure_latency
-
+        metrics |= _score_on_test(out, test, metrics, progress=progress)
     metrics["latency_ms"] = measure_latency(out.root)
     write_json(out.metrics, metrics)
-    from audioclf.evaluate.report import write_run_report
-
     write_run_report(out.root)
     return metrics
 
@@ -177,12 +140,10 @@ def _common_test_split(paths: list[Path]) -> Path | None:
     return splits[0] if len(texts) == 1 else None
 
 
-def _score(
+def _score_on_test(
     out: RunFolder, test: Path, metrics: dict[str, Any], *, progress: bool
 ) -> dict[str, Any]:
     """The ensemble's metrics on the members' test split (kept in ``splits/``)."""
-    from audioclf.evaluate.evaluate_run import evaluate_run
-
     out.splits.mkdir(exist_ok=True)
     shutil.copy2(test, out.split("test"))
     write_json(out.metrics, metrics)  # evaluate_run reads the run's own metrics

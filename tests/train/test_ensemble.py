@@ -9,17 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioclf.data.manifest import read_manifest
 from audioclf.features import cached_vectors, inputs
 from audioclf.features.cache import FeatureCache
-from audioclf.inference.ensemble import (
-    EnsembleError,
-    build_ensemble,
-    check_weights,
-    combine_probabilities,
-)
+from audioclf.formats.manifest import read_manifest
+from audioclf.inference.combine import EnsembleError, check_weights, combine_probabilities
 from audioclf.inference.predictor import Predictor
 from audioclf.train.config import TrainConfig
+from audioclf.train.ensemble import build_ensemble
 from audioclf.train.run import train_run
 from tests.corpus_factory import make_corpus
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audioclf.inference.ensemble import combine_probabilities
+from audioclf.inference.combine import combine_probabilities
 
 # the neural member's share of the weighted geometric mean: up to an equal share
 GRID = (0.0, 0.25, 0.5)
