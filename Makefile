@@ -30,6 +30,7 @@ $(STAMP): $(RUN_STAMP)
 	touch $(STAMP)
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 

@@ -1,0 +1,2 @@
+"""``--model auto``: several candidates on one split, judged on voices they did not train
+on, the best neural and classical one kept together."""
