@@ -74,8 +74,8 @@ def test_quickstart_no_serve_then_predict(tmp_path: Path) -> None:
 def test_cli_defaults_are_the_quickstart_corpus() -> None:
     """`audioclf quickstart` and `audioclf data synth digits` default to the corpus the
     quickstart's accuracy was measured on."""
-    from audioclf.cli_data_synth import synth_digits_cmd
-    from audioclf.cli_quickstart import quickstart_cmd
+    from audioclf.cli.data.synth import synth_digits_cmd
+    from audioclf.cli.quickstart import quickstart_cmd
     from audioclf.data.synth import SynthConfig
     from audioclf.quickstart import SYNTH
 

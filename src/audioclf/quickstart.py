@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 from audioclf.data.synth import SynthConfig, SynthResult, synth_digits
+from audioclf.formats.runfolder import RunFolder
 from audioclf.train.config import TrainConfig
+from audioclf.train.run import train_run
 
 DEFAULT_OUT = Path("runs/quickstart")
 DEFAULT_DATA = Path("data/synth-digits")
@@ -83,8 +85,6 @@ def quickstart_config(manifest: Path, *, epochs: int | None = None, seed: int = 
 
 def _finished_run(run_dir: Path, config: TrainConfig) -> dict[str, Any] | None:
     """The metrics of a complete run in ``run_dir`` trained with ``config``, else None."""
-    from audioclf.formats.runfolder import RunFolder
-
     run = RunFolder(run_dir)
     needed = (run.config, run.metrics, run.card)
     if not all(p.is_file() for p in needed):
@@ -105,8 +105,6 @@ def run_quickstart(
     progress: bool = True,
 ) -> QuickstartResult:
     """Synthesise (or reuse) the corpus and train (or reuse) the run in ``out_dir``."""
-    from audioclf.train.run import train_run
-
     corpus = synth_digits(data_dir, synth, progress=progress)
     config = quickstart_config(corpus.manifest_path.resolve(), epochs=epochs, seed=synth.seed)
     run_dir = Path(out_dir)

@@ -10,8 +10,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-import audioclf.cli_data_report  # noqa: F401  (registers `data report`)
-from audioclf.cli_data import data_app
+from audioclf.cli.data import data_app
 from audioclf.data.quality import measure_clip
 from audioclf.data.report import find_warnings, write_report
 from audioclf.data.report_plots import (

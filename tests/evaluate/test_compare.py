@@ -131,7 +131,7 @@ def test_leaderboard_table(runs: list[Path]) -> None:
 def test_compare_command_skips_unfinished_folders(tmp_path: Path, runs: list[Path]) -> None:
     import typer
 
-    from audioclf.cli_compare import compare_cmd
+    from audioclf.cli.models import compare_cmd
 
     app = typer.Typer()
     app.command()(compare_cmd)

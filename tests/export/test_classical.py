@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from audioclf.export.classical import export_classical_onnx, verify_classical_onnx
-from audioclf.export.neural import ExportError
+from audioclf.export.parity import ExportError
 from audioclf.models import create_model
 from audioclf.models.classical import logreg, svm
 from audioclf.models.fusion import LateFusion

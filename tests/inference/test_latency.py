@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import audioclf.inference.predictor as predictor_module
-from audioclf.train import latency
+from audioclf.inference import latency
 
 
 class _FakePredictor:

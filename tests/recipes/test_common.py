@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     RecipeError,
     as_bool,
     as_choice,
@@ -65,7 +65,7 @@ def test_build_manifest_probes_sorts_and_skips(tmp_path: Path) -> None:
     bad = write_corrupt(tmp_path / "m.wav")
     twin = write_tone(tmp_path / "a.flac")
     result = build_manifest(
-        [Candidate(p, "x", meta={"k": 1}) for p in (good, bad, other, twin)],
+        [FoundFile(p, "x", meta={"k": 1}) for p in (good, bad, other, twin)],
         tmp_path,
         "c",
         progress=False,
@@ -86,10 +86,10 @@ def test_prepare_from_names_reads_names_and_skips_off_scheme(tmp_path: Path) -> 
     tree(tmp_path, ["a_1.wav", "sub/b_2.flac", "c_0.wav", "skip.wav", "d_3.au"])
     write_corrupt(tmp_path / "e_4.wav")
 
-    def make(path: Path, match: re.Match[str]) -> Candidate | None:
+    def make(path: Path, match: re.Match[str]) -> FoundFile | None:
         if match[2] == "0":  # matches the pattern, but a field is off the scheme
             return None
-        return Candidate(path, match[1], meta={"n": int(match[2])})
+        return FoundFile(path, match[1], meta={"n": int(match[2])})
 
     result = prepare_from_names(
         tmp_path, "c", re.compile(r"^([a-z])_(\d)$"), "x_N.wav", make, progress=False
@@ -108,7 +108,7 @@ def test_prepare_from_names_reads_names_and_skips_off_scheme(tmp_path: Path) -> 
         "c",
         re.compile(r"^d_(\d)$"),
         "d_N",
-        lambda path, _match: Candidate(path, "d"),
+        lambda path, _match: FoundFile(path, "d"),
         progress=False,
         suffixes={".au"},
     )

@@ -11,8 +11,8 @@ import soundfile as sf
 
 from audioclf.formats.manifest import read_manifest
 from audioclf.registry import Registry, RegistryError
+from audioclf.registry.feedback_pool import add_clip
 from audioclf.registry.lock import Lease, LockHeldError
-from audioclf.registry.pool import add_clip
 from audioclf.registry.retrain import retrain
 from audioclf.registry.tables import LockRow
 

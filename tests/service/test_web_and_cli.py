@@ -13,8 +13,8 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from audioclf import cli_serve
-from audioclf.cli_train import predict_cmd
+from audioclf.cli import serve as cli_serve
+from audioclf.cli.train import predict_cmd
 from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 from tests.conftest import tone

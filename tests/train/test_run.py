@@ -136,8 +136,9 @@ def test_classical_model_run(tmp_path: Path) -> None:
     assert result.metrics["accuracy"] >= 0.75
     # scored on validation after a fit on train alone, then refit on train + val
     assert 0.0 <= result.metrics["val_balanced_accuracy"] <= 1.0
-    assert result.metrics["cv_folds"] == 3  # the three speakers of train + val
-    assert 0.0 <= result.metrics["cv_balanced_accuracy"] <= 1.0
+    # inner CV is auto's way of judging candidates (train/auto/inner_cv.py): a plain run
+    # pays none of it
+    assert "cv_folds" not in result.metrics and "cv_balanced_accuracy" not in result.metrics
     assert result.metrics["fit_on"] == "train+val"
     # exported like the torch models: ONNX serves, the fitted estimator is the fallback
     assert result.card.onnx and (result.run_dir / "model.onnx").is_file()

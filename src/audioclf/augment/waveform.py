@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import audiomentations as am
 import numpy as np
 
 from audioclf.audio import AudioError
 from audioclf.augment.base import Transform, check_range, rms
-
-if TYPE_CHECKING:
-    from audioclf.features.cache import FeatureCache
+from audioclf.features.cache import FeatureCache
 
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".webm"}
@@ -264,8 +262,6 @@ class BackgroundNoise(Transform):
     def noises(self, sr: int) -> list[np.ndarray]:
         """The readable noise recordings at ``sr`` (decoded on first use, then kept)."""
         if sr not in self._decoded:
-            from audioclf.features.cache import FeatureCache
-
             cache = self._cache or FeatureCache()
             kept: list[np.ndarray] = []
             for file in self.files:

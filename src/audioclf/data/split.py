@@ -182,7 +182,7 @@ class _GroupTable:
         return cls(names, counts, female, clip_group)
 
 
-def _score(
+def _assignment_cost(
     table: _GroupTable, assign: np.ndarray, targets: np.ndarray, needed: np.ndarray
 ) -> float:
     """Lower is better: clip-fraction error + missing classes + gender imbalance + empty parts."""
@@ -241,7 +241,7 @@ def _assign_groups(
                 donors = np.flatnonzero(assign == 0)
                 if len(donors) > 1:
                     assign[donors[np.argmin(sizes[donors])]] = s
-        score = _score(table, assign, targets, needed)
+        score = _assignment_cost(table, assign, targets, needed)
         if score < best_score:
             best, best_score = assign, score
     assert best is not None

@@ -147,7 +147,7 @@ def _cells(rank: int, run: RunSummary) -> list[str]:
         run.name,
         run.model,
         run.kind,
-        *(_score(run, key) for key in SCORES),
+        *(_score_cell(run, key) for key in SCORES),
         _params(run.params),
         _duration(run.train_seconds),
         "—" if run.latency_ms is None else f"{run.latency_ms:.1f} ms",
@@ -183,7 +183,7 @@ def to_markdown(runs: Sequence[RunSummary], sort_by: str = "balanced_accuracy") 
     return "\n".join(lines) + "\n"
 
 
-def _score(run: RunSummary, key: str) -> str:
+def _score_cell(run: RunSummary, key: str) -> str:
     value = getattr(run, key)
     if value is None:
         return "—"

@@ -12,7 +12,9 @@ import numpy as np
 
 from audioclf.audio import AudioError
 from audioclf.console import console
+from audioclf.data.labels import LabelMap
 from audioclf.evaluate.crosscorpus import apply_label_map, score_with_label_map
+from audioclf.evaluate.report import write_eval_report
 from audioclf.features.cache import FeatureCache
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
@@ -24,8 +26,6 @@ def load_label_map(path: str | Path | None) -> dict[str, str | None]:
     """A YAML mapping ``{corpus label: model label}``; ``null`` drops the class."""
     if path is None:
         return {}
-    from audioclf.data.labels import LabelMap
-
     return dict(LabelMap.from_yaml(path).mapping)
 
 
@@ -73,8 +73,6 @@ def evaluate_run(
     }
     write_json(out / "metrics.json", metrics)
     _write_predictions(out / "predictions.csv", clips, true, mapped, probs, predictor.classes_)
-    from audioclf.evaluate.report import write_eval_report
-
     write_eval_report(out)
     return metrics
 

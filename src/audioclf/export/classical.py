@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.export.neural import PARITY_TOLERANCE, ExportError, check_parity
+from audioclf.export.parity import PARITY_TOLERANCE, ExportError, check_parity
 from audioclf.formats.atomic import write_bytes
+from audioclf.models.fusion import LateFusion
+from audioclf.models.multiview import MultiView
 from audioclf.probabilities import FLOOR
 
 OPSET = 17
@@ -33,9 +35,6 @@ def _convert(estimator: Any, n_features: int) -> Any:
     """A scikit-learn estimator as an ONNX ModelProto (input ``features``)."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
-
-    from audioclf.models.fusion import LateFusion
-    from audioclf.models.multiview import MultiView
 
     if isinstance(estimator, LateFusion):
         return _late_fusion(estimator, n_features)

@@ -9,11 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-PARITY_TOLERANCE = 1e-4
-
-
-class ExportError(RuntimeError):
-    """The ONNX graph could not be written or disagrees with PyTorch."""
+from audioclf.export.parity import PARITY_TOLERANCE, check_parity
 
 
 class _Probabilities(nn.Module):
@@ -90,14 +86,3 @@ def verify_onnx(
         got = session.run(["probabilities"], {input_name: x})[0]
         worst = max(worst, float(np.abs(expected - got).max()))
     return check_parity(worst, path, "PyTorch", tolerance)
-
-
-def check_parity(worst: float, path: str | Path, reference: str, tolerance: float) -> float:
-    """``worst`` (the largest probability difference between the ONNX graph at ``path``
-    and ``reference``), or :class:`ExportError` when it is above ``tolerance``."""
-    if worst > tolerance:
-        raise ExportError(
-            f"{path}: ONNX probabilities differ from {reference} by {worst:.2e} "
-            f"(tolerance {tolerance:.0e})"
-        )
-    return worst

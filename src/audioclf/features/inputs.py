@@ -6,11 +6,11 @@ it was trained on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-VectorFn = Callable[[np.ndarray, int], np.ndarray]
+from audioclf.features.speed import VectorFn, played_at, views
 
 
 def input_parts(kind: str) -> list[str]:
@@ -23,6 +23,7 @@ def vector_function(kind: str) -> VectorFn:
     openSMILE functionals ``compare`` and ``egemaps``, the pretrained ``speech_embedding``
     and ``voice_encoder``, or parts joined with ``+``, whose vectors are concatenated in
     order)."""
+    # deferred: librosa, openSMILE, ONNX Runtime and torch load only for the vector kinds a run uses
     from audioclf.features.handcrafted import issa_features, pooled_stats
     from audioclf.features.smile import compare_functionals, egemaps_functionals
     from audioclf.features.speech_embedding import speech_embedding_stats
@@ -59,8 +60,6 @@ def vectors(
     """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32. With ``speeds``
     (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
     the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``."""
-    from audioclf.features.speed import played_at, views
-
     fns = [played_at(vector_function(kind), speed) for speed in views(speeds)]
     rows = []
     for y in waves:

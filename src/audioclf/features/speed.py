@@ -21,13 +21,12 @@ artefacts, and is a plain sample-rate conversion.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from audioclf.features.inputs import VectorFn
+VectorFn = Callable[[np.ndarray, int], np.ndarray]
+"""A feature function: mono waveform and sample rate in, one vector out."""
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0

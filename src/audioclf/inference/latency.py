@@ -7,6 +7,8 @@ from time import perf_counter
 
 import numpy as np
 
+from audioclf.inference.predictor import Predictor
+
 MIN_REPEATS = 3
 
 
@@ -25,8 +27,6 @@ def measure_latency(
     timing (at least :data:`MIN_REPEATS`): a classical model with speed views spends
     half a second a clip on features, and twenty calls of each `auto` candidate added
     half a minute to a fold."""
-    from audioclf.inference.predictor import Predictor
-
     predictor = Predictor(run_dir)
     rng = np.random.default_rng(0)
     clip = (0.1 * rng.standard_normal(round(seconds * predictor.sample_rate))).astype(np.float32)

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from audioclf.audio import Source, load
+from audioclf.features.cached_vectors import clip_vectors
 from audioclf.features.crops import eval_crops
 from audioclf.features.inputs import vectors
+from audioclf.features.speaker_norm import SpeakerNormError, standardise_per_speaker
 from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, RunFolderError
 from audioclf.inference.combine import combine_probabilities
 from audioclf.probabilities import label_order_proba
@@ -57,6 +59,7 @@ class Predictor:
         elif self.card.family == "classical":
             # no ONNX (older runs, a class missing from training) or backend="torch":
             # the trained object itself, for these the scikit-learn estimator
+            # deferred: scikit-learn loads only for a classical run served without ONNX
             from audioclf.models.classical import load_classical
 
             self._estimator = load_classical(self.run.root / self.card.weights)
@@ -64,6 +67,7 @@ class Predictor:
         elif backend == "onnx":
             raise RunFolderError(f"{self.run.root}: no model.onnx; use the torch backend")
         else:
+            # deferred: torch loads only for a run served without ONNX
             from audioclf.models.build import load_torch_model
 
             self._torch = load_torch_model(self.run.root, self.card)
@@ -154,8 +158,6 @@ class Predictor:
             )
         if cache is None or not len(clips) or self.card.input == "waveform":
             return self.predict_proba(waveforms, batch_size=batch_size, speakers=speakers)
-        from audioclf.features.cached_vectors import clip_vectors
-
         x = clip_vectors(clips, self.card.input, self.sample_rate, self.card.speeds, cache)
         return self.predict_vectors(x, speakers=speakers)
 
@@ -180,8 +182,6 @@ class Predictor:
     def _speaker_normalised(
         self, x: np.ndarray, speakers: Sequence[str | None] | None
     ) -> np.ndarray:
-        from audioclf.features.speaker_norm import SpeakerNormError, standardise_per_speaker
-
         if speakers is None:
             raise SpeakerNormError(
                 f"{self.run.root}: this run standardises features per speaker "

@@ -121,42 +121,25 @@ def random_forest(
     return Pipeline([("randomforestclassifier", classifier)])
 
 
-def _logreg_on(
-    name: str,
-    *,
-    input: str,
-    C: float,  # noqa: N803
-    description: str,
-    tol: float = 1e-4,
-) -> None:
-    """Register :func:`logreg` over another feature vector as ``name``, with the
-    regularisation that suits that vector as its default ``C`` (and solver ``tol``)."""
-    default_c, default_tol = C, tol
-
-    def constructor(
-        n_classes: int,
-        *,
-        sample_rate: int = 16_000,
-        C: float = default_c,  # noqa: N803 - scikit-learn's name for the inverse regularisation
-        tol: float = default_tol,
-        random_state: int = 0,
-    ) -> Pipeline:
-        return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
-
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = f"StandardScaler → LogisticRegression (C={C:g}): {description}"
-    register_model(name, family="classical", input=input, description=description)(constructor)
-
-
 # The paralinguistics baseline, strongly regularised for 6373 dimensions: on Emo-DB (5-fold
 # by speaker) accuracy varied by less than 0.01 for C from 0.01 to 1, so the default is the
 # fastest to converge.
-_logreg_on(
+@register_model(
     "compare_logreg",
+    family="classical",
     input="compare",
-    C=0.01,
     description="Logistic regression on openSMILE ComParE 2016 functionals (6373; extra 'smile')",
 )
+def compare_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.01,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    tol: float = 1e-4,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`logreg` (StandardScaler → LogisticRegression) with C=0.01 by default."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
 
 
 @register_model(
@@ -184,33 +167,63 @@ def compare_svm(
     return make_pipeline(StandardScaler(), classifier)
 
 
-_logreg_on(
+@register_model(
     "egemaps_logreg",
+    family="classical",
     input="egemaps",
-    C=0.1,
     description="Logistic regression on openSMILE eGeMAPS v02 functionals (88; extra 'smile')",
 )
+def egemaps_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    tol: float = 1e-4,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`logreg` (StandardScaler → LogisticRegression) with C=0.1 by default."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
 
 
 # the mean/std/max of the pretrained keyword-spotting embedding
 # (audioclf.features.speech_embedding)
-_logreg_on(
+@register_model(
     "speech_embedding_logreg",
+    family="classical",
     input="speech_embedding",
-    C=0.1,
     description="Logistic regression on pooled Google speech embeddings (KWS-pretrained, 288)",
 )
+def speech_embedding_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    tol: float = 1e-4,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`logreg` (StandardScaler → LogisticRegression) with C=0.1 by default."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
 
 
 # the mean/std of the pretrained voice encoder's layers 2-3 (audioclf.features.voice_encoder);
 # C=0.1 was best of 0.03/0.1/0.3 on Emo-DB and RAVDESS (grouped by speaker)
-_logreg_on(
+@register_model(
     "voice_logreg",
+    family="classical",
     input="voice_encoder",
-    C=0.1,
     description="Logistic regression on pooled states of a pretrained voice encoder "
     "(Resemblyzer LSTM, 1024; extra 'voice')",
 )
+def voice_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    tol: float = 1e-4,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`logreg` (StandardScaler → LogisticRegression) with C=0.1 by default."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
 
 
 def _check_training_set(X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803

@@ -1,7 +1,7 @@
 """What every recipe shares: finding audio files, checking options, probing and building rows.
 
 A recipe lists the files of its corpus, reads label, speaker, gender and metadata from the
-file names (and any side files), and hands the resulting :class:`Candidate` list to
+file names (and any side files), and hands the resulting :class:`FoundFile` list to
 :func:`build_manifest`, which probes every file under a progress bar, sets aside the ones
 that cannot be decoded as :class:`~audioclf.formats.manifest.SkippedFile` rows, and returns a
 validated manifest in a deterministic order. Corpora whose file names alone say everything
@@ -41,7 +41,7 @@ class PrepareResult:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class FoundFile:
     """A file a recipe wants in the manifest, with what its name (or a side file) says."""
 
     path: Path
@@ -140,7 +140,7 @@ def clip_id(corpus: str, path: Path, root: Path) -> str:
 
 
 def build_manifest(
-    candidates: Iterable[Candidate],
+    candidates: Iterable[FoundFile],
     root: Path,
     corpus: str,
     *,
@@ -201,7 +201,7 @@ def prepare_from_names(
     corpus: str,
     name: re.Pattern[str],
     scheme: str,
-    make: Callable[[Path, re.Match[str]], Candidate | None],
+    make: Callable[[Path, re.Match[str]], FoundFile | None],
     *,
     progress: bool = True,
     suffixes: Iterable[str] = AUDIO_SUFFIXES,
@@ -209,11 +209,11 @@ def prepare_from_names(
     """The manifest of a corpus whose file names follow one naming scheme.
 
     Every audio file under ``root`` (see :func:`audio_files`) whose stem ``name`` matches is
-    turned into a :class:`Candidate` by ``make(path, match)``; a file whose stem does not
+    turned into a :class:`FoundFile` by ``make(path, match)``; a file whose stem does not
     match, or for which ``make`` returns None (a field outside the scheme's codes, a file in
     the wrong place), is set aside with :func:`off_scheme` and ``scheme``.
     """
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for path in audio_files(root, suffixes=suffixes):
         match = name.match(path.stem)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -41,11 +41,11 @@ def prepare_aesdd(source: str | Path, *, progress: bool = True) -> PrepareResult
     return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
 
 
-def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+def _candidate(path: Path, match: re.Match[str]) -> FoundFile:
     """Emotion (from the folder, else the letter), speaker and utterance from an AESDD file."""
     letter, utterance, speaker, take = match.groups()
     label = FOLDERS.get(path.parent.name.lower(), LETTERS[letter.lower()])
     meta: dict[str, str | int] = {"utterance": int(utterance)}
     if take:
         meta["take"] = take.lower()
-    return Candidate(path=path, label=label, speaker=f"{CORPUS}/{speaker}", meta=meta)
+    return FoundFile(path=path, label=label, speaker=f"{CORPUS}/{speaker}", meta=meta)

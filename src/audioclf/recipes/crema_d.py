@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -45,7 +45,7 @@ def prepare_crema_d(source: str | Path, *, progress: bool = True) -> PrepareResu
     root = require_dir(source, CORPUS)
     actors = _demographics(root)
 
-    def candidate(path: Path, match: re.Match[str]) -> Candidate | None:
+    def candidate(path: Path, match: re.Match[str]) -> FoundFile | None:
         """Emotion, actor, level and sentence from the name, gender and age from the CSV."""
         actor, sentence, emotion, level = match.groups()
         if emotion not in EMOTIONS or level not in LEVELS:
@@ -54,7 +54,7 @@ def prepare_crema_d(source: str | Path, *, progress: bool = True) -> PrepareResu
         meta: dict[str, Any] = {"sentence": sentence, "level": LEVELS[level]}
         if "age" in info:
             meta["age"] = info["age"]
-        return Candidate(
+        return FoundFile(
             path=path,
             label=EMOTIONS[emotion],
             speaker=f"{CORPUS}/{actor}",

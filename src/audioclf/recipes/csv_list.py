@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audioclf.formats.manifest import SkippedFile
-from audioclf.recipes._common import Candidate, PrepareResult, RecipeError, build_manifest
+from audioclf.recipes._common import FoundFile, PrepareResult, RecipeError, build_manifest
 
 REQUIRED = ("path", "label")
 _GENDERS = {"female": "female", "f": "female", "male": "male", "m": "male"}
@@ -33,7 +33,7 @@ def prepare_csv(
         raise RecipeError(f"{table}: {what}; give the CSV file (columns path,label,...)")
     base = table.resolve().parent
     name = str(corpus) if corpus else table.stem
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     with table.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
@@ -57,7 +57,7 @@ def prepare_csv(
                 skipped.append(SkippedFile(str(path), f"{table.name}:{lineno}: no such file"))
                 continue
             candidates.append(
-                Candidate(
+                FoundFile(
                     path=path,
                     label=row["label"],
                     speaker=row.get("speaker") or None,

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -46,10 +46,10 @@ def prepare_emodb(source: str | Path, *, progress: bool = True) -> PrepareResult
     return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
 
 
-def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+def _candidate(path: Path, match: re.Match[str]) -> FoundFile:
     """Emotion, speaker, gender, text code and version from an Emo-DB file name."""
     speaker, text, emotion, version = match.groups()
-    return Candidate(
+    return FoundFile(
         path=path,
         label=EMOTIONS[emotion],
         speaker=f"{CORPUS}/{speaker}",

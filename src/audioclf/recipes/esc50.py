@@ -18,7 +18,7 @@ from pathlib import Path
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     RecipeError,
     as_bool,
@@ -44,7 +44,7 @@ def prepare_esc50(
     rows = _read_meta(root)
     audio = root / "audio" if (root / "audio").is_dir() else root
     on_disk = {p.name: p for p in audio_files(audio)}
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for row in rows:
         name = row["filename"].strip()
@@ -55,7 +55,7 @@ def prepare_esc50(
             skipped.append(SkippedFile(str(audio / name), "listed in esc50.csv but not found"))
             continue
         candidates.append(
-            Candidate(
+            FoundFile(
                 path=path,
                 label=row["category"].strip(),
                 speaker=f"{CORPUS}/{row['src_file'].strip()}",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     as_bool,
     as_regex,
@@ -41,7 +41,7 @@ def prepare_folder(
     pattern = as_regex("speaker_pattern", speaker_pattern, "speaker") if speaker_pattern else None
     lower = as_bool("lowercase", lowercase)
     name = str(corpus) if corpus else root.resolve().name
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for path in audio_files(root):
         rel = path.relative_to(root)
@@ -53,5 +53,5 @@ def prepare_folder(
         label = rel.parts[0].lower() if lower else rel.parts[0]
         match = pattern.search(path.name) if pattern else None
         speaker = match["speaker"] if match and match["speaker"] else None
-        candidates.append(Candidate(path=path, label=label, speaker=speaker))
+        candidates.append(FoundFile(path=path, label=label, speaker=speaker))
     return build_manifest(candidates, root, name, progress=progress, skipped=skipped)

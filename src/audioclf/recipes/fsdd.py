@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -32,10 +32,10 @@ def prepare_fsdd(source: str | Path, *, progress: bool = True) -> PrepareResult:
     return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
 
 
-def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+def _candidate(path: Path, match: re.Match[str]) -> FoundFile:
     """Digit label, speaker and take index from an FSDD file name."""
     digit, speaker, index = match.groups()
-    return Candidate(
+    return FoundFile(
         path=path,
         label=digit,
         speaker=f"{CORPUS}/{speaker.lower()}",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from audioclf.recipes._common import (
     AUDIO_SUFFIXES,
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -32,11 +32,11 @@ def prepare_gtzan(source: str | Path, *, progress: bool = True) -> PrepareResult
     """GTZAN: 1000 music excerpts in 10 genres (genres_original/blues/blues.00000.wav)."""
     root = require_dir(source, CORPUS)
 
-    def candidate(path: Path, match: re.Match[str]) -> Candidate | None:
+    def candidate(path: Path, match: re.Match[str]) -> FoundFile | None:
         """The genre folder as label, the track number as meta; None outside a genre folder."""
         if path.parent == root:
             return None
-        return Candidate(path=path, label=path.parent.name.lower(), meta={"track": int(match[2])})
+        return FoundFile(path=path, label=path.parent.name.lower(), meta={"track": int(match[2])})
 
     return prepare_from_names(
         root,

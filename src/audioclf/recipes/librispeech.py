@@ -19,7 +19,7 @@ from pathlib import Path
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     RecipeError,
     as_choice,
@@ -67,7 +67,7 @@ def prepare_librispeech(
             f"{root}: label=gender needs {SPEAKERS_FILE} (at the corpus root, one level up "
             "or one level down); put it there or use label=speaker"
         )
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for path in audio_files(root):
         match = _NAME.match(path.stem)
@@ -85,7 +85,7 @@ def prepare_librispeech(
         found = _SUBSET.search(path.relative_to(root).as_posix())
         subset = found[1] if found else (reader.subset if reader else None)
         candidates.append(
-            Candidate(
+            FoundFile(
                 path=path,
                 label=speaker if target == "speaker" else str(gender),
                 speaker=f"{CORPUS}/{speaker}",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     as_choice,
     audio_files,
@@ -55,7 +55,7 @@ def prepare_ravdess(
     """
     root = require_dir(source, CORPUS)
     channel = as_choice("vocal_channel", vocal_channel, ("speech", "song", "all"))
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for path in audio_files(root):
         cand = _parse(path)
@@ -66,7 +66,7 @@ def prepare_ravdess(
     return build_manifest(candidates, root, CORPUS, progress=progress, skipped=skipped)
 
 
-def _parse(path: Path) -> Candidate | None:
+def _parse(path: Path) -> FoundFile | None:
     """Label, speaker, gender and metadata from a RAVDESS file name (None: off-scheme)."""
     match = _NAME.match(path.stem)
     if match is None:
@@ -80,7 +80,7 @@ def _parse(path: Path) -> Candidate | None:
     ):
         return None
     number = int(actor)
-    return Candidate(
+    return FoundFile(
         path=path,
         label=EMOTIONS[emotion],
         speaker=f"{CORPUS}/{actor}",

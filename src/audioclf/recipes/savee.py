@@ -17,7 +17,7 @@ from pathlib import Path
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     audio_files,
     build_manifest,
@@ -44,7 +44,7 @@ _SCHEME = "DC_a01.wav (flat) or DC/a01.wav (one folder per speaker)"
 def prepare_savee(source: str | Path, *, progress: bool = True) -> PrepareResult:
     """SAVEE: 4 male speakers, 7 emotions (ALL/DC_a01.wav or DC/a01.wav)."""
     root = require_dir(source, CORPUS)
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for path in audio_files(root):
         parsed = _parse(path)
@@ -53,7 +53,7 @@ def prepare_savee(source: str | Path, *, progress: bool = True) -> PrepareResult
             continue
         speaker, emotion, sentence = parsed
         candidates.append(
-            Candidate(
+            FoundFile(
                 path=path,
                 label=EMOTIONS[emotion],
                 speaker=f"{CORPUS}/{speaker}",

@@ -22,7 +22,7 @@ from typing import Any
 
 from audioclf.formats.manifest import SkippedFile
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     as_bool,
     as_list,
@@ -58,7 +58,7 @@ def prepare_speechcommands(
     keep = {w.lower() for w in as_list("words", words)}
     with_unknown = as_bool("unknown", unknown)
     splits = _read_splits(root)
-    candidates: list[Candidate] = []
+    candidates: list[FoundFile] = []
     skipped: list[SkippedFile] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         name = folder.name
@@ -109,9 +109,9 @@ def _read_splits(root: Path) -> dict[str, str] | None:
 
 def _candidate(
     path: Path, label: str, speaker: str | None, root: Path, splits: dict[str, str] | None
-) -> Candidate:
+) -> FoundFile:
     """A candidate with the ``split`` meta set when the corpus ships split lists."""
     meta: dict[str, Any] = {}
     if splits is not None:
         meta["split"] = splits.get(_key(path.relative_to(root).as_posix()), "train")
-    return Candidate(path=path, label=label, speaker=speaker, meta=meta)
+    return FoundFile(path=path, label=label, speaker=speaker, meta=meta)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from audioclf.recipes._common import (
-    Candidate,
+    FoundFile,
     PrepareResult,
     prepare_from_names,
     require_dir,
@@ -47,10 +47,10 @@ def prepare_tess(source: str | Path, *, progress: bool = True) -> PrepareResult:
     return prepare_from_names(root, CORPUS, _NAME, _SCHEME, _candidate, progress=progress)
 
 
-def _candidate(path: Path, match: re.Match[str]) -> Candidate:
+def _candidate(path: Path, match: re.Match[str]) -> FoundFile:
     """Emotion, speaker (both actresses are female) and target word from a TESS file name."""
     speaker, word, emotion = match.groups()
-    return Candidate(
+    return FoundFile(
         path=path,
         label=EMOTIONS[emotion.lower()],
         speaker=f"{CORPUS}/{speaker.upper()}",

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audioclf.registry.db import RegistryError
-from audioclf.registry.pool import add_clip
+from audioclf.registry.feedback_pool import add_clip
 from audioclf.registry.predictions import audio_hash
 from audioclf.registry.tables import FeedbackRow, ModelVersion, PredictionRow, utcnow
 

@@ -20,14 +20,16 @@ from typing import Any
 from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
 from audioclf.data.split import split_manifest
+from audioclf.evaluate.evaluate_run import evaluate_run
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import Manifest, read_manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.registry.db import RegistryError
+from audioclf.registry.feedback_pool import read_pool
 from audioclf.registry.lock import Lease
-from audioclf.registry.pool import read_pool
 from audioclf.registry.store import Registry
 from audioclf.train.config import TrainConfig
+from audioclf.train.run import train_run
 
 METRIC = "balanced_accuracy"
 
@@ -64,9 +66,7 @@ def training_pool(base: Manifest, test: Manifest, feedback: Manifest) -> Manifes
     )
 
 
-def _score(run_dir: Path, test_manifest: Path, out: Path) -> float:
-    from audioclf.evaluate.evaluate_run import evaluate_run
-
+def _held_out_metric(run_dir: Path, test_manifest: Path, out: Path) -> float:
     metrics: dict[str, Any] = evaluate_run(run_dir, test_manifest, out, progress=False)
     return float(metrics[METRIC])
 
@@ -102,8 +102,6 @@ def _retrain_locked(
     progress: bool,
     epochs: int | None,
 ) -> RetrainResult:
-    from audioclf.train.run import train_run
-
     production = registry.production(name)
     prod_run = RunFolder(production.run_dir)
     if not prod_run.config.is_file() or not prod_run.split("test").is_file():
@@ -139,8 +137,8 @@ def _retrain_locked(
     )
     train_run(config, candidate_dir, progress=progress, splits=splits)
     compare_dir = candidate_dir / "comparison"
-    prod_score = _score(prod_run.root, prod_run.split("test"), compare_dir / "production")
-    cand_score = _score(candidate_dir, prod_run.split("test"), compare_dir / "candidate")
+    prod_score = _held_out_metric(prod_run.root, prod_run.split("test"), compare_dir / "production")
+    cand_score = _held_out_metric(candidate_dir, prod_run.split("test"), compare_dir / "candidate")
     candidate = registry.add(candidate_dir, name)
     promoted = cand_score - prod_score >= margin
     result = RetrainResult(

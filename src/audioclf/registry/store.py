@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from audioclf.formats.manifest import read_manifest
 from audioclf.formats.runfolder import RunFolder, RunFolderError
 from audioclf.registry.db import RegistryError, session_factory
 from audioclf.registry.tables import ModelVersion, utcnow
@@ -59,8 +60,6 @@ class VersionInfo:
 def _train_distribution(run: RunFolder) -> dict[str, int]:
     if not run.split("train").is_file():
         return {}
-    from audioclf.formats.manifest import read_manifest
-
     try:
         return dict(Counter(c.label for c in read_manifest(run.split("train"))))
     except ValueError:

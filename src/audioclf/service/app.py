@@ -16,10 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from audioclf.service.engine import UnknownModelError
+from audioclf.registry.db import session_factory
+from audioclf.registry.predictions import PredictionLog
+from audioclf.service.engine import ModelNotServedError
 from audioclf.service.limits import RateLimiter
-from audioclf.service.registry_pool import attach_registry, close_registry, make_pool
-from audioclf.service.routes import admin, health, models, predict, stream
+from audioclf.service.registry_models import close_registry, make_pool
+from audioclf.service.routes import admin, feedback, health, models, monitoring, predict, stream
 from audioclf.service.settings import Settings, get_settings
 
 log = logging.getLogger("audioclf.service")
@@ -104,8 +106,8 @@ def _add_handlers(app: FastAPI) -> None:
     async def bad_request(request: Request, err: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_message(err)}, 400)
 
-    @app.exception_handler(UnknownModelError)
-    async def unknown_model(request: Request, err: UnknownModelError) -> JSONResponse:
+    @app.exception_handler(ModelNotServedError)
+    async def unknown_model(request: Request, err: ModelNotServedError) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, 404)
 
     @app.exception_handler(StarletteHTTPException)
@@ -190,3 +192,13 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
 def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` (several workers): settings from the environment."""
     return create_app(get_settings())
+
+
+def attach_registry(app: FastAPI, settings: Settings) -> None:
+    """Prediction log, feedback and monitoring routes, for an app serving a registry."""
+    if not settings.registry:
+        return
+    app.state.prediction_log = PredictionLog(session_factory(settings.db_url))
+    app.state.feedback_dir = settings.feedback_dir
+    app.include_router(feedback.router, prefix="/v1")
+    app.include_router(monitoring.router, prefix="/v1")

@@ -30,7 +30,7 @@ log = logging.getLogger("audioclf.service")
 ALL = "all"
 
 
-class UnknownModelError(ValueError):
+class ModelNotServedError(ValueError):
     """A model name that is not loaded; the message lists the loaded ones."""
 
     def __init__(self, name: str, loaded: Sequence[str]) -> None:
@@ -216,7 +216,7 @@ class ModelPool:
     def get(self, name: str) -> Predictor:
         """The predictor called ``name``."""
         if name not in self.models:
-            raise UnknownModelError(name, self.names)
+            raise ModelNotServedError(name, self.names)
         return self.models[name]
 
     def select(self, name: str) -> list[Predictor]:

@@ -21,7 +21,7 @@ class MetricsSummary(BaseModel):
     macro_f1: float | None = None
 
 
-class ModelInfo(BaseModel):
+class ServedModel(BaseModel):
     """One loaded model."""
 
     name: str
@@ -37,7 +37,7 @@ class ModelInfo(BaseModel):
 class ModelsResponse(BaseModel):
     """Every loaded model."""
 
-    models: list[ModelInfo]
+    models: list[ServedModel]
 
 
 class TopLabel(BaseModel):

@@ -18,6 +18,7 @@ from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
 from audioclf.data.split import grouped_kfold, leave_one_group_out
 from audioclf.evaluate.metrics import SUMMARY_KEYS, mean_std
+from audioclf.evaluate.report import write_run_report
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
 from audioclf.formats.runfolder import RunFolder
@@ -77,8 +78,6 @@ def cross_validate(
     metrics["group"] = group
     metrics["data"] = config.data
     write_json(out / "metrics.json", metrics)
-    from audioclf.evaluate.report import write_run_report
-
     write_run_report(out)
     return metrics
 

@@ -10,22 +10,21 @@ import numpy as np
 import pytest
 
 from audioclf.evaluate.compare import load_run_summary
-from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
 from audioclf.formats.runfolder import (
-    ModelCard,
     RunFolder,
     ValPredictions,
     read_val_predictions,
     write_val_predictions,
 )
 from audioclf.inference.predictor import Predictor
-from audioclf.train import select
+from audioclf.train.auto import select
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
-from audioclf.train.run import RunResult, train_run
+from audioclf.train.run import train_run
+from audioclf.train.single import RunResult
 from tests.corpus_factory import make_corpus
-from tests.train.test_pair_weights import TARGETS, two_class
+from tests.train.auto.test_pair_weights import TARGETS, two_class
 
 TINY_CNN = {"clip_seconds": 0.5, "batch_size": 8, "augment": "none", "epochs": 2, "lr": 0.01}
 
@@ -162,131 +161,30 @@ def _plant_val_predictions(run: Path, **p_true: list[float]) -> None:
         write_val_predictions(folder, planted)
 
 
-def _fake(
-    tmp_path: Path, name: str, val: float, test: float, family: str = "classical"
-) -> RunResult:
-    folder = tmp_path / "candidates" / name
-    run = RunFolder(folder)
-    folder.mkdir(parents=True)
-    card = ModelCard(name, family, "pooled", 16_000, 8000, 0.5, ["a", "b"], 10)
-    run.write_card(card)
-    metrics = {"model": name, "accuracy": test, "val_balanced_accuracy": val, "n": 4}
-    metrics |= {"labels": ["a", "b"], "confusion": [[1, 1], [1, 1]], "train_seconds": 1.0}
-    write_json(run.metrics, metrics)
-    return RunResult(folder, metrics, card)
-
-
-def test_selection_reads_validation_never_test(tmp_path: Path) -> None:
-    # the better test score must not win: only the validation score counts
-    results = {
-        "logreg": _fake(tmp_path, "logreg", val=0.6, test=0.95),
-        "svm": _fake(tmp_path, "svm", val=0.8, test=0.50),
-        "random_forest": _fake(tmp_path, "random_forest", val=0.8, test=0.99),
-    }
-    kept = select._keep_best(RunFolder(tmp_path), results, seconds=3.0)
-    assert kept.metrics["selection"]["chosen"] == "svm"  # ties go to the earlier candidate
-    assert kept.metrics["accuracy"] == 0.50
-    assert kept.metrics["train_seconds"] == 3.0
-
-
-def test_inner_cv_estimate_wins_over_the_validation_score(tmp_path: Path) -> None:
-    noisy = _fake(tmp_path, "logreg", val=0.9, test=0.6)
-    noisy.metrics["cv_balanced_accuracy"] = 0.55  # one lucky validation voice
-    steady = _fake(tmp_path, "svm", val=0.7, test=0.8)
-    steady.metrics["cv_balanced_accuracy"] = 0.75
-    kept = select._keep_best(RunFolder(tmp_path), {"logreg": noisy, "svm": steady}, seconds=1)
-    assert kept.metrics["selection"]["chosen"] == "svm"
-    rows = {row["model"]: row for row in kept.metrics["selection"]["candidates"]}
-    assert rows["logreg"]["score"] == 0.55 and rows["logreg"]["estimate"] == "cv_balanced_accuracy"
-
-
-def test_selection_needs_a_validation_score(tmp_path: Path) -> None:
-    result = _fake(tmp_path, "logreg", val=0.5, test=0.5)
-    del result.metrics["val_balanced_accuracy"]
-    with pytest.raises(select.SelectionError, match="no candidate"):
-        select._keep_best(RunFolder(tmp_path), {"logreg": result}, seconds=1.0)
-
-
-def test_ensemble_pairs_the_best_of_each_family(tmp_path: Path) -> None:
-    logreg = _fake(tmp_path, "logreg", val=0.9, test=0.9)
-    logreg.metrics["cv_balanced_accuracy"] = 0.6
-    svm = _fake(tmp_path, "svm", val=0.5, test=0.5)
-    svm.metrics["cv_balanced_accuracy"] = 0.7  # judged by inner CV, not by validation
-    cnn = _fake(tmp_path, "cnn2d_1", val=0.4, test=0.99, family="spectrogram")
-    m5 = _fake(tmp_path, "m5", val=0.45, test=0.1, family="waveform")
-    results = {"logreg": logreg, "svm": svm, "cnn2d_1": cnn, "m5": m5}
-    assert select.ensemble_pair(results) == ("m5", "svm")
-    # one family alone: nothing to pair, the single best is kept
-    assert select.ensemble_pair({"logreg": logreg, "svm": svm}) is None
-    del m5.metrics["val_balanced_accuracy"]
-    del cnn.metrics["val_balanced_accuracy"]
-    assert select.ensemble_pair(results) is None
-
-
 def test_resume_reuses_finished_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import audioclf.train.run as run_module
-
     manifest = make_corpus(tmp_path / "corpus", speakers=5)
     config = _auto(manifest, ["logreg", "svm"])
-    real = run_module.train_run
+    real = select.train_single
     trained: list[str] = []
 
-    def dies_on_svm(cfg: TrainConfig, out: Path, **kw: Any) -> RunResult:
+    def dies_on_svm(cfg: TrainConfig, out: RunFolder, **kw: Any) -> RunResult:
         if cfg.model == "svm":
             raise KeyboardInterrupt
-        if cfg.model != "auto":
-            trained.append(cfg.model)
+        trained.append(cfg.model)
         return real(cfg, out, **kw)
 
-    monkeypatch.setattr(run_module, "train_run", dies_on_svm)
+    monkeypatch.setattr(select, "train_single", dies_on_svm)
     with pytest.raises(KeyboardInterrupt):
-        run_module.train_run(config, tmp_path / "run", progress=False)
+        train_run(config, tmp_path / "run", progress=False)
     first = (tmp_path / "run" / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns
-    monkeypatch.setattr(run_module, "train_run", real)
-    result = real(config, tmp_path / "run", resume=True, progress=False)
+    monkeypatch.setattr(select, "train_single", real)
+    result = train_run(config, tmp_path / "run", resume=True, progress=False)
     assert trained == ["logreg"]
     assert (tmp_path / "run" / "candidates" / "logreg" / "metrics.json").stat().st_mtime_ns == first
     assert {r["model"] for r in result.metrics["selection"]["candidates"]} == {"logreg", "svm"}
     # the run's time includes what the reused candidate cost before the kill
     rows = {r["model"]: r for r in result.metrics["selection"]["candidates"]}
     assert result.metrics["train_seconds"] >= sum(r["train_seconds"] for r in rows.values())
-
-
-def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    def config(**options: Any) -> TrainConfig:
-        return TrainConfig.build({"model": "auto", "model_options": options})
-
-    with pytest.raises(ValueError, match="unknown model 'lgoreg'"):
-        select.candidates(config(candidates=["lgoreg"]))
-    with pytest.raises(select.SelectionError, match="ensemble"):
-        select.wants_ensemble(config(ensemble="yes"))
-    assert select.wants_ensemble(config()) and not select.wants_ensemble(config(ensemble=False))
-    with pytest.raises(select.SelectionError, match="none of these"):
-        select.candidates(config(candidates=["logreg"], vtlp=0.1))
-    with pytest.raises(select.SelectionError, match="distinct"):
-        select.candidates(config(candidates=["logreg", "logreg"]))
-    with pytest.raises(select.SelectionError, match="classical candidates only"):
-        select.candidates(TrainConfig.build({"model": "auto", "speaker_norm": True}))
-    chosen = select.candidates(config(candidates=["cnn2d_1", "logreg"], cnn2d_1={"n_mels": 32}))
-    # classical first, and each candidate gets its own options
-    assert [(c.model, c.options) for c in chosen] == [("logreg", {}), ("cnn2d_1", {"n_mels": 32})]
-    # the default list leaves out the models whose extra is missing, and says which
-    monkeypatch.setattr(select, "find_spec", lambda name: None)
-    with select.console.capture() as captured:
-        kept = [c.model for c in select.candidates(config())]
-    assert kept == ["speech_embedding_logreg", "logreg", "audioclf_default"]
-    note = " ".join(captured.get().split())
-    assert "fusion_voice_logreg, voice_logreg, fusion_logreg, compare_logreg" in note
-    assert "audioclf[smile,voice]" in note
-    # only the voice encoder missing: the openSMILE-only models stay
-    monkeypatch.setattr(select, "find_spec", lambda name: None if name == "resemblyzer" else 1)
-    assert [c.model for c in select.candidates(config())] == [
-        "speech_embedding_logreg",
-        "fusion_logreg",
-        "compare_logreg",
-        "logreg",
-        "audioclf_default",
-    ]
 
 
 def test_budget_shares_what_is_left_between_neural_candidates(

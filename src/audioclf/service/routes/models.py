@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from audioclf.service.deps import PoolDep
-from audioclf.service.schemas import MetricsSummary, ModelInfo, ModelsResponse
+from audioclf.service.schemas import MetricsSummary, ModelsResponse, ServedModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -22,7 +22,7 @@ def list_models(pool: PoolDep) -> ModelsResponse:
     for name, predictor in pool.models.items():
         card, metrics = predictor.card, pool.metrics.get(name, {})
         infos.append(
-            ModelInfo(
+            ServedModel(
                 name=name,
                 labels=list(predictor.classes_),
                 task=card.task,

@@ -14,7 +14,7 @@ from audioclf.inference.timeline import TimelineError, default_vad, timeline
 from audioclf.service.deps import PoolDep, RateLimited, SettingsDep
 from audioclf.service.engine import ALL
 from audioclf.service.limits import decode_audio, read_audio_bytes
-from audioclf.service.registry_pool import log_predictions
+from audioclf.service.registry_models import log_predictions
 from audioclf.service.schemas import (
     ErrorResponse,
     InferenceTiming,

@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.features.cache import WORKERS
+from audioclf.models.shared_fits import fit_shared
 from audioclf.probabilities import label_order_proba
 
 INNER_FOLDS = 5
@@ -41,8 +42,6 @@ def inner_cv_scores(
     """Accuracy and balanced accuracy of fresh ``make()`` estimators over grouped folds
     (``cv_folds`` of them, at most :data:`INNER_FOLDS`), pooled over all clips; empty when
     there are fewer than :data:`MIN_GROUPS` groups to fold."""
-    from audioclf.models.shared_fits import fit_shared
-
     n_groups = len(set(groups))
     if n_groups < MIN_GROUPS:
         return {}

@@ -1,42 +1,19 @@
 """How much ``--model auto``'s neural member counts in its ensemble, chosen on the
 validation clips.
 
-The plain product of the CNN's and the classical model's probabilities gains 7–9 points
-on spoken words, where the two are about equally good, but on a small emotion corpus a
-CNN trained from scratch is far weaker than the feature model and the product drags it
-down (Emo-DB 0.806 against 0.840 for the classical member alone). The gap between their
-held-out estimates does not tell the cases apart (on an FSDD fold the CNN's estimate was
-0.756 against 0.953, and the product still won), so the weight is fitted instead: the
-neural member's share ``w`` of the weighted geometric mean is the one of :data:`GRID` with
-the best class-balanced log-likelihood on the validation clips, which neither member
-trained on (the classical model is the fit on train alone). ``w`` 0 keeps the classical
-member alone.
+The pair is served as a weighted geometric mean of the two members' probabilities; the
+neural member's share ``w`` is one of :data:`GRID` (at most half, never more: the CNN
+picked its best epoch on these same clips, so its likelihood on them is optimistic).
+:func:`choose_pair_weight` scores each ``w`` by the class-balanced log-likelihood of the
+validation clips, which neither member trained on (the classical member's predictions come
+from its fit on train alone). A share above 0 counts only if its gain over the classical
+member alone exceeds :data:`Z` standard errors of that gain, paired over the clips; among
+those, the best score wins (ties to the plain product, ``w`` 0.5), and if none clears the
+bar, ``w`` is 0 and the classical member is kept alone.
 
-The weighting only ever takes weight away from the CNN, never gives it more than half:
-the CNN picked its best epoch on these same clips, so its likelihood on them is
-optimistic, and the validation voices may not be the voices it will serve. The
-quickstart shows both: trained on synthetic voices, its CNN scored 1.000 on the
-synthetic validation voices and a free weight went to 0.75 for the CNN, which took its
-score on real human digits (FSDD) from 0.870 (equal weights) to 0.756 — the CNN alone
-scores 0.585 there, the speech embedding 0.896. On the four benchmark protocols no fold
-chose more than 0.5 (docs/benchmarks.md).
-
-Log-likelihood rather than accuracy: the validation split of a small corpus is a few
-voices, accuracy on it moves in steps of one clip and ties between weights, while the
-likelihood also rewards being confidently right. Balanced over classes, like the
-selection's UA, so a large class does not decide. A coarse grid, ties going to the
-plain product (``w`` 0.5), because a finer fit to a few voices would follow their noise.
-
-The CNN joins only when the validation clips show it helps: a share above 0 must raise
-the likelihood over the classical member alone by more than :data:`Z` standard errors
-of that gain (paired over the clips). Emo-DB's validation split is one voice of about 55
-clips, where a gain of a few hundredths of a nat is noise; the CNN's share was 0.25 or
-0.5 on every fold there, and on the same trained candidates the test accuracy was 0.845
-with that rule against 0.861 for the classical member alone. With the test the folds
-keep the classical member unless the CNN's gain is clear (0.857; FSDD's validation voice
-has 500 clips, where the gains are clear). Measured in docs/benchmarks.md ("Weighting
-auto's pair on the validation clips"); 1.645 is the usual one-sided 95 % level, not a
-value tuned on those folds (z = 1 gave 0.845 on Emo-DB's).
+Why log-likelihood, why this grid and this bar, and what it changed on the benchmark
+folds: docs/design.md ("``--model auto``") and docs/benchmarks.md ("Weighting auto's pair
+on the validation clips").
 """
 
 from __future__ import annotations

@@ -1,0 +1,79 @@
+"""``audioclf serve RUN [RUN ...]``: the HTTP API and browser app under uvicorn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from audioclf.cli.common import friendly_errors
+from audioclf.console import out
+
+RUNS_ENV = "AUDIOCLF_RUNS"
+REGISTRY_ENV = "AUDIOCLF_REGISTRY"
+
+
+@friendly_errors
+def serve_cmd(
+    runs: list[Path] | None = typer.Argument(None, help="Run folders to serve (each a model)."),
+    registry: list[str] | None = typer.Option(
+        None,
+        "--registry",
+        help="Serve the production version of this registry model (repeatable); "
+        "promotions are picked up by POST /v1/admin/reload.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    proxy_headers: bool = typer.Option(
+        False, help="Trust X-Forwarded-For from a reverse proxy (client IPs for rate limits)."
+    ),
+) -> None:
+    """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
+    import uvicorn
+
+    # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
+    from audioclf.service.app import create_app
+    from audioclf.service.settings import Settings
+
+    runs, registry = runs or [], registry or []
+    if not runs and not registry:
+        raise ValueError("nothing to serve: give run folders or --registry NAME")
+    if runs and registry:
+        raise ValueError("give either run folders or --registry NAME, not both")
+    if registry:
+        # deferred: the registry loads SQLAlchemy; `audioclf --help` must not
+        from audioclf.registry import Registry
+
+        for name in registry:
+            Registry().production(name)  # fail now on an unknown name or no production
+        os.environ[REGISTRY_ENV] = ",".join(registry)
+    missing = [str(r) for r in runs if not r.is_dir()]
+    if missing:
+        raise ValueError(f"not a run folder: {', '.join(missing)}; train one with `audioclf train`")
+    # deferred: the run-folder checks load numpy; `audioclf --help` must not
+    from audioclf.features.speaker_norm import check_servable
+    from audioclf.formats.runfolder import RunFolder
+
+    for run in runs:
+        check_servable(run, RunFolder(run).read_card().speaker_norm)
+    resolved = [r.resolve() for r in runs]
+    # every worker (and the settings cache) reads the runs from the environment
+    os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
+    out.print(f"serving at http://{host}:{port}", highlight=False)
+    if workers > 1:
+        Settings(runs=resolved, registry=registry)  # fail now, not in every worker, on bad settings
+        uvicorn.run(
+            "audioclf.service.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=proxy_headers,
+        )
+        return
+    app = create_app(Settings(runs=resolved, registry=registry))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers)

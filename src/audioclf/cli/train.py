@@ -1,0 +1,273 @@
+"""``audioclf train | cv | evaluate | predict``: from a manifest to a measured model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import typer
+from rich.table import Table
+
+from audioclf.cli.common import friendly_errors
+from audioclf.console import console, out
+
+if TYPE_CHECKING:
+    from audioclf.inference.timeline import Segment
+
+SPLITS = ("speaker", "random", "fold")
+
+
+def _config(config_file: Path | None, **overrides: Any) -> Any:
+    # deferred: audioclf.train.config loads pydantic and numpy; `audioclf --help` must not
+    from audioclf.train.config import TrainConfig
+
+    if config_file is not None:
+        return TrainConfig.from_yaml(config_file, **overrides)
+    return TrainConfig.build(**overrides)
+
+
+def _speeds(text: str | None) -> list[float] | None:
+    """``--speeds 0.9,1.1`` as a list; ``none`` as no speeds; None when not given."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--speeds takes numbers separated by commas, not {text!r}") from None
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    parts = [
+        f"{key} {metrics[key]:.3f}"
+        for key in ("accuracy", "balanced_accuracy", "macro_f1")
+        if isinstance(metrics.get(key), float)
+    ]
+    return "  ".join(parts)
+
+
+def _kept(metrics: dict[str, Any], model: str) -> str:
+    """The model a run serves: ``auto → A+B`` for a selection."""
+    selection = metrics.get("selection") or {}
+    return f"auto → {selection['chosen']}" if selection.get("chosen") else model
+
+
+def _contents(run_dir: Path) -> str:
+    """What a user opens first in a run folder (an ensemble keeps its ONNX per member)."""
+    names = ("report.html", "metrics.json", "model.onnx", "members")
+    return ", ".join(n + ("/" if n == "members" else "") for n in names if (run_dir / n).exists())
+
+
+@friendly_errors
+def train_cmd(
+    data: Path | None = typer.Option(None, "--data", "-d", help="Manifest (.jsonl) to train on."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name (`audioclf models`); default auto: candidates tried on one split, "
+        "the best neural and classical one kept together (4-minute budget).",
+    ),
+    split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    time_budget: float | None = typer.Option(
+        None,
+        "--time-budget",
+        help="Minutes of training: epochs are cut to fit (auto: 4 unless given).",
+    ),
+    config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    speaker_norm: bool | None = typer.Option(
+        None,
+        "--speaker-norm/--no-speaker-norm",
+        help="Classical models: standardise features per speaker (evaluate-only runs).",
+    ),
+    speeds: str | None = typer.Option(
+        None,
+        "--speeds",
+        help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
+        "(`none` for none).",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Train a model on a manifest (speaker-independent split by default) into a run folder."""
+    # deferred: the training stack loads torch and scikit-learn; `audioclf --help` must not
+    from audioclf.train.run import train_run
+
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if resume and (out_dir / "config.yaml").is_file():
+        config = _config(out_dir / "config.yaml")
+    else:
+        config = _config(
+            config_file,
+            data=str(data) if data else None,
+            model=model,
+            split=split,
+            epochs=epochs,
+            time_budget=time_budget,
+            seed=seed,
+            speaker_norm=speaker_norm,
+            speeds=_speeds(speeds),
+        )
+    result = train_run(config, out_dir, resume=resume, progress=progress)
+    kept = _kept(result.metrics, result.card.model)
+    out.print(f"[bold]{kept}[/] on {config.data}: {_headline(result.metrics)}")
+    out.print(f"run folder {result.run_dir} ({_contents(result.run_dir)})")
+
+
+@friendly_errors
+def cv_cmd(
+    data: Path = typer.Option(..., "--data", "-d", help="Manifest (.jsonl)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name (`audioclf models`); default auto (4-minute budget per fold).",
+    ),
+    folds: str = typer.Option("5", "--folds", "-k", help="Number of folds, or `loso`."),
+    group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the folds and summary."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
+    time_budget: float | None = typer.Option(
+        None,
+        "--time-budget",
+        help="Minutes of training per fold: epochs are cut to fit (auto: 4 unless given).",
+    ),
+    config_file: Path | None = typer.Option(None, "--config", help="YAML training config."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    speaker_norm: bool | None = typer.Option(
+        None,
+        "--speaker-norm/--no-speaker-norm",
+        help="Classical models: standardise features per speaker (evaluate-only runs).",
+    ),
+    speeds: str | None = typer.Option(
+        None,
+        "--speeds",
+        help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
+        "(`none` for none).",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Grouped k-fold cross-validation (no speaker in train and test of a fold): mean ± std."""
+    # deferred: the training stack loads torch and scikit-learn; `audioclf --help` must not
+    from audioclf.train.cv import LOSO, cross_validate
+
+    if folds != LOSO and not folds.isdigit():
+        raise ValueError(f"--folds must be a number or `loso`, not {folds!r}")
+    config = _config(
+        config_file,
+        data=str(data),
+        model=model,
+        epochs=epochs,
+        time_budget=time_budget,
+        seed=seed,
+        speaker_norm=speaker_norm,
+        speeds=_speeds(speeds),
+    )
+    metrics = cross_validate(
+        config,
+        out_dir,
+        folds=folds if folds == LOSO else int(folds),
+        group=group,
+        resume=resume,
+        progress=progress,
+    )
+    table = Table("metric", "mean", "std", title=f"{metrics['n_folds']} folds by {group}")
+    for key, value in metrics["mean"].items():
+        table.add_row(key, f"{value:.3f}", f"{metrics['std'][key]:.3f}")
+    out.print(table)
+    out.print(f"summary in {out_dir}/metrics.json and {out_dir}/report.html")
+
+
+@friendly_errors
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="A run folder."),
+    data: Path = typer.Option(..., "--data", "-d", help="Manifest to score."),
+    label_map: Path | None = typer.Option(
+        None, "--label-map", help="YAML {corpus label: model label}; null drops a class."
+    ),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for metrics and report."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Score a trained run on a manifest (cross-corpus with a label map)."""
+    # deferred: scoring loads scikit-learn, scipy and pandas; `audioclf --help` must not
+    from audioclf.evaluate.evaluate_run import evaluate_run
+
+    metrics = evaluate_run(run, data, out_dir, label_map=label_map, progress=progress)
+    out.print(f"{run} on {data}: {_headline(metrics)}  (n={metrics.get('n_scored', 0)})")
+    for label, info in (metrics.get("unknown_labels") or {}).items():
+        out.print(f"[yellow]unknown to the model:[/] {label} ({info['n']} clips)")
+    out.print(f"report {out_dir}/report.html")
+
+
+def _timeline_table(segments: list[Segment], title: str) -> Table:
+    """One row per timeline window: start, end, voiced, top label and its probability."""
+    table = Table("start", "end", "voiced", "top", "probability", title=title)
+    for seg in segments:
+        p = seg.probabilities[seg.top] if seg.probabilities and seg.top else None
+        table.add_row(
+            f"{seg.start:.2f}",
+            f"{seg.end:.2f}",
+            "yes" if seg.voiced else "no",
+            seg.top or "-",
+            f"{p:.3f}" if p is not None else "-",
+        )
+    return table
+
+
+@friendly_errors
+def predict_cmd(
+    run: Path = typer.Argument(..., help="A run folder."),
+    files: list[Path] = typer.Argument(..., help="Audio files (any format)."),
+    top: int = typer.Option(5, "--top", help="Probabilities to show per file."),
+    timeline: bool = typer.Option(
+        False, "--timeline", help="Sliding windows with voice detection: a table per file."
+    ),
+    window: float = typer.Option(2.0, "--window", help="Timeline window (seconds)."),
+    hop: float = typer.Option(1.0, "--hop", help="Timeline hop (seconds)."),
+    vad: str | None = typer.Option(
+        None, "--vad", help="silero | energy | none (default: silero for speech models)."
+    ),
+) -> None:
+    """Top label and class probabilities for audio files (or a timeline of long ones)."""
+    import numpy as np
+
+    # deferred: audio and inference load numpy and soundfile; `audioclf --help` must not
+    from audioclf.audio import AudioError, load
+    from audioclf.features.vad import VAD_METHODS, VadMethod
+    from audioclf.inference.predictor import Predictor
+    from audioclf.inference.timeline import default_vad
+    from audioclf.inference.timeline import timeline as make_timeline
+
+    if vad is not None and vad not in VAD_METHODS:
+        raise ValueError(f"--vad must be one of {', '.join(VAD_METHODS)}, not {vad!r}")
+    predictor = Predictor(run)
+    failed = 0
+    for path in files:
+        if timeline:
+            try:
+                y = load(path, predictor.sample_rate)
+            except (AudioError, FileNotFoundError) as err:
+                console.print(f"[red]error:[/] {err}", highlight=False)
+                failed += 1
+                continue
+            method = cast("VadMethod", vad or default_vad(predictor.card))
+            segments = make_timeline(predictor, y, window=window, hop=hop, vad=method)
+            out.print(_timeline_table(segments, f"{path} ({method} VAD)"))
+            continue
+        try:
+            probs = predictor.predict_source(path)
+        except (AudioError, FileNotFoundError) as err:
+            console.print(f"[red]error:[/] {err}", highlight=False)
+            failed += 1
+            continue
+        order = np.argsort(probs)[::-1][:top]
+        shown = ", ".join(f"{predictor.classes_[i]} {probs[i]:.3f}" for i in order)
+        out.print(f"{path}: [bold]{predictor.classes_[order[0]]}[/]  ({shown})", highlight=False)
+    if failed:
+        raise typer.Exit(code=2)

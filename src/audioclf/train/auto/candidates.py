@@ -1,0 +1,112 @@
+"""Which candidates an ``auto`` run trains, and with which options.
+
+No model family wins every task: on emotion corpora the openSMILE functionals with a
+linear model beat a CNN trained from scratch on a few hundred clips; on spoken words the
+CNN wins. The default list holds both families, classical ones first (they fit in seconds
+on cached feature vectors, so with a time budget the neural candidates get what is left),
+and leaves out the models whose features need an extra that is not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import Any
+
+from audioclf.console import console
+from audioclf.features.inputs import input_parts
+from audioclf.models import model_info
+from audioclf.train.config import AUTO, TrainConfig
+
+# classical first (cheapest); the ComParE-based ones need the `smile` extra (opensmile),
+# the voice-encoder ones the `voice` extra (resemblyzer)
+CANDIDATES = (
+    "speech_embedding_logreg",
+    "fusion_voice_logreg",
+    "voice_logreg",
+    "fusion_logreg",
+    "compare_logreg",
+    "logreg",
+    "audioclf_default",
+)
+
+# feature parts that need an optional extra: part → (module it needs, extra)
+_EXTRA_PARTS = {
+    "compare": ("opensmile", "smile"),
+    "egemaps": ("opensmile", "smile"),
+    "voice_encoder": ("resemblyzer", "voice"),
+}
+
+
+class SelectionError(ValueError):
+    """A selection that cannot run (bad candidate list, no validation split)."""
+
+
+@dataclass
+class Candidate:
+    """One model to try and the options it is built with."""
+
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classical(self) -> bool:
+        return model_info(self.model).family == "classical"
+
+
+def _missing_extras(model: str) -> set[str]:
+    """The extras ``model``'s features need that are not installed."""
+    needed = [_EXTRA_PARTS[p] for p in input_parts(model_info(model).input) if p in _EXTRA_PARTS]
+    return {extra for module, extra in needed if find_spec(module) is None}
+
+
+def candidates(config: TrainConfig) -> list[Candidate]:
+    """The candidates of an ``auto`` config, classical ones first.
+
+    ``model_options`` may name them (``candidates: [logreg, audioclf_default]``) and give
+    a candidate its own options under its name (``audioclf_default: {vtlp: 0.1}``). The
+    default list skips the models whose features need an extra that is not installed
+    (openSMILE, the voice encoder); a list the user wrote does not (their run then fails
+    with the install hint)."""
+    options = dict(config.model_options)
+    named = options.pop("candidates", None)
+    options.pop("ensemble", None)
+    names = list(named) if named is not None else list(CANDIDATES)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SelectionError("model_options.candidates must be a non-empty list of model names")
+    if AUTO in names or len(set(names)) != len(names):
+        raise SelectionError(f"candidates must be distinct models other than {AUTO!r}: {names}")
+    for name in names:
+        model_info(name)  # unknown names fail here, with the registry's hint
+    stray = sorted(set(options) - set(names))
+    if stray:
+        raise SelectionError(
+            f"model_options of an auto run are `candidates`, `ensemble` and per-candidate "
+            f"options keyed by a candidate's name; {stray} is none of these"
+        )
+    if named is None:
+        missing = {n: _missing_extras(n) for n in names}
+        skipped = [n for n in names if missing[n]]
+        if skipped:
+            extras = ",".join(sorted(set().union(*missing.values())))
+            names = [n for n in names if not missing[n]]
+            console.print(
+                f"[yellow]note:[/] auto skips {', '.join(skipped)} (features of an extra "
+                f"that is not installed): pip install 'audioclf\\[{extras}]' to try them"
+            )
+    chosen = [Candidate(n, dict(options.get(n) or {})) for n in names]
+    if config.speaker_norm and not all(c.classical for c in chosen):
+        raise SelectionError(
+            "speaker_norm applies to the classical models; with --model auto name classical "
+            "candidates only (model_options: {candidates: [compare_logreg, ...]})"
+        )
+    return sorted(chosen, key=lambda c: not c.classical)
+
+
+def wants_ensemble(config: TrainConfig) -> bool:
+    """``model_options.ensemble`` (default true): serve the best neural and the best
+    classical candidate together when both ran."""
+    value = config.model_options.get("ensemble", True)
+    if not isinstance(value, bool):
+        raise SelectionError(f"model_options.ensemble must be true or false, not {value!r}")
+    return value

@@ -1,0 +1,217 @@
+"""One model trained on one split, start to finish: splits → features → model → run folder.
+
+:func:`train_single` is the whole story of a model named with ``--model``, top to bottom:
+split the data (speaker-independent by default) and keep the exact split manifests,
+decode through the cache, train (a torch model: best epoch on the validation split; a
+classical one: train + validation), export ONNX and prove it matches, score the test split
+once, measure CPU latency, write metrics.json and report.html. ``auto`` trains each of its
+candidates with it (:mod:`audioclf.train.auto`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audioclf.console import console
+from audioclf.evaluate.metrics import classification_metrics
+from audioclf.evaluate.report import write_run_report
+from audioclf.features.cache import FeatureCache
+from audioclf.formats.atomic import write_json
+from audioclf.formats.manifest import Manifest, SkippedFile, read_manifest, write_manifest
+from audioclf.formats.runfolder import ModelCard, RunFolder, write_val_predictions
+from audioclf.inference.latency import measure_latency
+from audioclf.models import ModelInfo, model_info
+from audioclf.train.classical import HeldOutEstimate, train_classical
+from audioclf.train.config import TrainConfig
+from audioclf.train.data import LoadedSplit, load_split
+from audioclf.train.neural import train_neural
+from audioclf.train.splitting import make_splits
+from audioclf.train.trainer import seed_everything, set_threads
+from audioclf.train.vectors import load_vectors
+
+
+@dataclass
+class RunResult:
+    """A finished run: where it is and what it scored on its test split."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    card: ModelCard
+
+
+def resolve_splits(
+    config: TrainConfig,
+    run: RunFolder,
+    *,
+    resume: bool,
+    splits: dict[str, Manifest] | None,
+) -> dict[str, Manifest]:
+    """The run's train/val/test manifests — kept from before on ``resume``, else the given
+    ``splits`` or a fresh split of ``config.data`` — written into ``run/splits/``."""
+    if resume and run.has_splits():
+        splits = run.read_splits()
+    elif splits is None:
+        if config.data is None:
+            raise ValueError("no training data: give --data MANIFEST.jsonl")
+        splits = make_splits(config, read_manifest(config.data))
+    run.splits.mkdir(exist_ok=True)
+    for name, part in splits.items():
+        write_manifest(part, run.split(name))
+    return splits
+
+
+def train_single(
+    config: TrainConfig,
+    run: RunFolder,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    splits: dict[str, Manifest] | None = None,
+    estimate: HeldOutEstimate | None = None,
+) -> RunResult:
+    """Train the zoo model ``config.model`` into ``run``; ``resume`` continues a killed run
+    from its last checkpoint with the same splits, ``splits`` (train/val/test) overrides
+    splitting, ``estimate`` adds held-out scores to a classical model's metrics."""
+    run.root.mkdir(parents=True, exist_ok=True)
+    config.to_yaml(run.config)
+    set_threads(config.threads)
+    seed_everything(config.seed)
+
+    splits = resolve_splits(config, run, resume=resume, splits=splits)
+    labels = _labels(splits)
+    if len(labels) < 2:
+        raise ValueError(f"training needs at least two classes; the train split has {labels}")
+    info = model_info(config.model)
+    _check_options(config, info)
+    cache = FeatureCache()
+    started = time.perf_counter()
+    loaded = {
+        name: _load(info.input, part, labels, config, cache, progress, name)
+        for name, part in splits.items()
+    }
+    skipped = [s for part in loaded.values() for s in part.skipped]
+    for item in skipped:
+        console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+    if len(loaded["train"]) < 2:
+        raise ValueError("fewer than two readable training clips")
+
+    if info.family == "classical":
+        trained = train_classical(config, run, info, loaded, labels, estimate=estimate)
+    else:
+        trained = train_neural(config, run, info, loaded, labels, resume=resume, progress=progress)
+    train_seconds = time.perf_counter() - started
+    card = trained.card
+
+    test = loaded["test"]
+    known = test.targets >= 0
+    metrics: dict[str, Any] = {}
+    if known.any():
+        metrics = classification_metrics(test.targets[known], trained.test_probs[known], labels)
+    else:
+        console.print("[yellow]warning:[/] the test split is empty; no test metrics")
+    metrics |= _run_facts(
+        config, card, loaded, skipped, train_seconds, trained.best_epoch, trained.epochs_run
+    )
+    metrics |= trained.val
+    metrics["n_unknown"] = int((~known).sum())
+    metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
+    if trained.val_predictions is not None:
+        write_val_predictions(run, trained.val_predictions)
+    write_json(run.metrics, metrics)
+    write_run_report(run.root)
+    return RunResult(run.root, metrics, card)
+
+
+def _check_options(config: TrainConfig, info: ModelInfo) -> None:
+    """Speaker normalisation and speed views are for feature-vector (classical) models."""
+    if config.speaker_norm and info.family != "classical":
+        raise ValueError(
+            f"speaker_norm applies to the classical models (feature vectors); {config.model!r} "
+            f"is a {info.family} model"
+        )
+    if config.speeds and info.family != "classical":
+        raise ValueError(
+            f"speeds apply to the classical models (feature vectors); {config.model!r} is a "
+            f"{info.family} model (its augmentation is `augment`)"
+        )
+
+
+def _labels(splits: dict[str, Manifest]) -> list[str]:
+    labels = splits["train"].labels
+    unseen = sorted(set(splits["val"].labels + splits["test"].labels) - set(labels))
+    if unseen:
+        console.print(
+            f"[yellow]warning:[/] classes {unseen} are in val/test but not in train; "
+            "they are reported as unknown, not scored"
+        )
+    return labels
+
+
+def _load(
+    kind: str,
+    manifest: Manifest,
+    labels: list[str],
+    config: TrainConfig,
+    cache: FeatureCache,
+    progress: bool,
+    name: str,
+) -> LoadedSplit:
+    if kind == "waveform":
+        return load_split(
+            manifest,
+            labels,
+            config.sample_rate,
+            cache=cache,
+            progress=progress,
+            description=f"decoding {name}",
+            max_seconds=config.max_seconds,
+        )
+    return load_vectors(
+        manifest,
+        labels,
+        config.sample_rate,
+        kind,
+        cache=cache,
+        progress=progress,
+        description=f"{kind} features {name}",
+        speeds=config.speeds,
+    )
+
+
+def _median_seconds(manifest: Manifest) -> float:
+    durations = [c.duration for c in manifest if c.duration]
+    return float(np.median(durations)) if durations else 3.0
+
+
+def _run_facts(
+    config: TrainConfig,
+    card: ModelCard,
+    loaded: dict[str, LoadedSplit],
+    skipped: list[SkippedFile],
+    train_seconds: float,
+    best_epoch: int,
+    epochs_run: int,
+) -> dict[str, Any]:
+    return {
+        "model": config.model,
+        "family": card.family,
+        "params": card.params,
+        "train_seconds": round(train_seconds, 2),
+        "best_epoch": best_epoch,
+        "epochs_run": epochs_run,
+        "split": config.split,
+        "n_train": len(loaded["train"]),
+        "n_val": len(loaded["val"]),
+        "n_test": len(loaded["test"]),
+        # classical models pick no epoch, so they also fit on the validation clips
+        "fit_on": "train+val" if card.family == "classical" else "train",
+        "speaker_norm": config.speaker_norm,
+        "speeds": list(card.speeds),
+        "data": config.data,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+    }
