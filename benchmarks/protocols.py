@@ -114,7 +114,7 @@ def reselect(out: Path, *, progress: bool) -> None:
     """Make every fold's ``auto`` selection again on its finished candidates (the current
     selection rule; nothing is retrained): ``train_run`` with ``--resume`` reuses each
     candidate, keeps a model anew and scores it, and the fold's train time stays what its
-    candidates cost (train/select.py). The cross-validation that follows, resumed, reads
+    candidates cost (train/auto/select.py). The cross-validation that follows, resumed, reads
     the new fold results."""
     from audioclf.train.run import train_run
 

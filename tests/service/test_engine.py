@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioclf.service.engine import Batcher, DuplicateModelError, ModelPool, UnknownModelError
+from audioclf.service.engine import Batcher, DuplicateModelError, ModelPool, ModelNotServedError
 from tests.conftest import tone
 
 
@@ -23,7 +23,7 @@ def test_pool_names_are_run_folder_names(runs: list[Path]) -> None:
 
 def test_unknown_model_lists_loaded_ones(runs: list[Path]) -> None:
     pool = ModelPool(runs)
-    with pytest.raises(UnknownModelError, match=r"'nope'.*cnn, logreg"):
+    with pytest.raises(ModelNotServedError, match=r"'nope'.*cnn, logreg"):
         pool.select("nope")
 
 

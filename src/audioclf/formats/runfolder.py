@@ -23,24 +23,12 @@ from __future__ import annotations
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from audioclf.formats.atomic import atomic_path, write_json
 from audioclf.formats.manifest import Manifest, read_manifest
-
-InputKind = Literal[
-    "waveform",
-    "handcrafted",
-    "pooled",
-    "compare",
-    "egemaps",
-    "compare+pooled",
-    "speech_embedding",
-    "ensemble",
-]
-
 
 CARD_VERSION = 1
 """The model.json layout this release writes and reads. Cards without a ``version`` were
@@ -59,7 +47,9 @@ class ModelCard:
 
     model: str
     family: str
-    input: InputKind
+    input: str
+    """How to feed the model: ``waveform``, a feature-vector kind (``pooled``,
+    ``compare+voice_encoder``…) or ``ensemble``."""
     sample_rate: int
     n_samples: int
     eval_hop: float

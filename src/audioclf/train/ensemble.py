@@ -16,7 +16,7 @@ runs/NAME/
 ``combine`` is ``product`` (renormalised geometric mean: a class one member rules out
 stays out) or ``mean`` (soft voting); ``weights`` (one per member, default equal) make it
 a weighted geometric or arithmetic mean. ``--model auto`` picks the weights of its pair
-on the validation clips (train/pair_weights.py).
+on the validation clips (train/auto/pair_weights.py).
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def keep_pair(
     progress: bool,
 ) -> RunResult:
     """Serve the pair as one model in ``run`` (audioclf.train.ensemble), the neural
-    member weighted as the validation clips prefer (train/pair_weights.py), scored on the
+    member weighted as the validation clips prefer (train/auto/pair_weights.py), scored on the
     split's test part like any run. A neural weight of 0 keeps the classical one alone."""
     neural, classical = pair
     weight = _pair_weight(results, pair)
