@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import audioclf.inference.predictor as predictor_module
 from audioclf.inference import latency
 
 
@@ -44,7 +43,7 @@ def test_timed_calls_stop_at_the_budget(
     # each timed call reads the clock twice: `step` apart
     ticks = _clock(step)
     monkeypatch.setattr(latency, "perf_counter", lambda: next(ticks))
-    monkeypatch.setattr(predictor_module, "Predictor", _FakePredictor)
+    monkeypatch.setattr(latency, "Predictor", _FakePredictor)
     _FakePredictor.calls = 0
     ms = latency.measure_latency(Path("run"), repeats=20, warmup=2, budget=2.0)
     assert _FakePredictor.calls == 2 + timed

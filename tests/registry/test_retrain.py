@@ -95,7 +95,7 @@ def test_a_crash_leaves_production_untouched_and_frees_the_lock(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed mid-training")
 
-    monkeypatch.setattr("audioclf.train.run.train_run", crash)
+    monkeypatch.setattr("audioclf.registry.retrain.train_run", crash)
     with pytest.raises(RuntimeError, match="killed"):
         retrain("m", corpus, registry=production, feedback_dir=tmp_path, progress=False)
     assert production.production("m").version == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioclf.service.engine import Batcher, DuplicateModelError, ModelPool, ModelNotServedError
+from audioclf.service.engine import Batcher, DuplicateModelError, ModelNotServedError, ModelPool
 from tests.conftest import tone
 
 
