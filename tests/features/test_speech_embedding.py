@@ -76,3 +76,16 @@ def test_tells_spoken_digits_apart_in_voices_it_never_heard(tmp_path: Path) -> N
         scores.append(float((model.predict(x[test]) == y[test]).mean()))
     # ten digits, 50 training clips from five synthetic voices: chance is 0.1
     assert np.mean(scores) >= 0.5, scores
+
+
+def test_long_clips_are_embedded_in_batches_with_the_same_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    y = (0.1 * rng.standard_normal(12 * 16_000)).astype(np.float32)  # ~140 windows
+    batched = speech_embedding.embedding_frames(y, 16_000)
+    size = speech_embedding.BATCH_WINDOWS
+    monkeypatch.setattr(speech_embedding, "BATCH_WINDOWS", 10_000)  # one call, as before
+    whole = speech_embedding.embedding_frames(y, 16_000)
+    assert batched.shape == whole.shape and len(whole) > 2 * size  # three batches or more
+    np.testing.assert_allclose(batched, whole, atol=1e-5)

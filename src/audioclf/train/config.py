@@ -31,8 +31,7 @@ AUTO_DEFAULTS: dict[str, Any] = {
     "speeds": [0.9, 1.1],
 }
 """What ``auto`` uses where the config and the flags do not say: a fold of all its
-candidates in about four minutes on two cores (144-268 s a fold on the four protocols
-of docs/benchmarks.md, whose auto rows ran exactly this configuration). The neural
+candidates in about four minutes on two cores (measured in docs/benchmarks.md). The neural
 candidate gets up to 20 epochs with light augmentation, since pitch shift and time
 stretch triple a step and a 4-minute budget would leave it a handful of epochs. The
 classical candidates train and score at speeds 0.9, 1.0 and 1.1 (features/speed.py).

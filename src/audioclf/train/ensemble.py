@@ -1,9 +1,6 @@
-"""Ensembles: several finished runs served as one model, their probabilities combined.
-
-Held-out voices split the model families: on FSDD leave-one-speaker-out the CNN is best
-for some speakers and the ComParE model for others, so picking one on a validation voice
-(``--model auto``) often keeps the wrong one for the test voice, while their combined
-probabilities are rarely far from the better of the two.
+"""Build an ensemble run: several finished runs served as one model, their probabilities
+combined (:mod:`audioclf.inference.combine`), scored on their common test split. Why
+ensembles exist: docs/design.md ("Ensembles are run folders too").
 
 ```
 runs/NAME/

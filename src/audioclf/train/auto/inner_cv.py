@@ -1,12 +1,11 @@
 """How well a classical model does on voices it has not heard, estimated from the training
 clips alone: grouped k-fold cross-validation inside train + validation.
 
-A validation split held out by speaker is one or two voices on a small corpus (55 clips of
-one speaker in an Emo-DB fold), so its score swings with that voice; `--model auto`
-picking on it kept the wrong model. Classical models fit in seconds, so they can afford
-k fits on the speakers they train on (scikit-learn's ``StratifiedGroupKFold``: no speaker
-on both sides of an inner fold, classes balanced across folds). The test split is never
-touched.
+``auto`` judges its classical candidates by it rather than by the validation split, which
+on a small corpus is one or two voices (docs/design.md, "``--model auto``"). Classical
+models fit in seconds, so they can afford k fits on the speakers they train on
+(scikit-learn's ``StratifiedGroupKFold``: no speaker on both sides of an inner fold,
+classes balanced across folds). The test split is never touched.
 """
 
 from __future__ import annotations
