@@ -54,6 +54,13 @@ def test_stream_rejects_bad_input(client: TestClient) -> None:
     assert code == 1003 and "NaN" in reason
 
 
+def test_stream_refuses_huge_or_deeply_nested_config_frames(client: TestClient) -> None:
+    code, reason = _close_reason(client, "/v1/stream", "[" * 100_000)
+    assert code == 1009 and "exceeds 1024" in reason
+    code, reason = _close_reason(client, "/v1/stream", "[" * 512 + "]" * 512)  # 1024 bytes
+    assert code == 1003 and "sample_rate" in reason
+
+
 def test_stream_rejects_oversized_frames(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_stream_frame_bytes=1024, rate_limit_per_minute=0)
     code, reason = _close_reason(client, "/v1/stream", np.zeros(1024, "<f4").tobytes())

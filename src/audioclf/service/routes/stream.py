@@ -26,6 +26,8 @@ router = APIRouter(tags=["stream"])
 
 DEFAULT_RATE = 16_000
 MIN_RATE, MAX_RATE = 8_000, 192_000
+MAX_CONFIG_BYTES = 1024
+"""The config text frame is one small object; anything longer is refused unparsed."""
 
 
 class StreamError(ValueError):
@@ -37,10 +39,18 @@ class StreamError(ValueError):
 
 
 def parse_config(text: str) -> int:
-    """The sample rate announced by the client's first text frame."""
+    """The sample rate announced by the client's first text frame (at most
+    :data:`MAX_CONFIG_BYTES`; nesting deep enough to exhaust the parser's recursion is
+    refused like any other malformed JSON)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        raise StreamError(
+            f"config frame of {size} bytes exceeds {MAX_CONFIG_BYTES}",
+            status.WS_1009_MESSAGE_TOO_BIG,
+        )
     try:
         config = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise StreamError('the first text frame must be JSON like {"sample_rate": 48000}') from None
     rate = config.get("sample_rate", DEFAULT_RATE) if isinstance(config, dict) else None
     if not isinstance(rate, int) or isinstance(rate, bool) or not MIN_RATE <= rate <= MAX_RATE:
