@@ -102,3 +102,12 @@ def test_views_must_divide_the_features(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="do not split into 3 views"):
         export_classical_onnx(MultiView(logreg(4), views=3).fit(x[:, :18], y), tmp_path / "m", 20)
     assert wrapped.views == 2
+
+
+def test_a_model_scoring_the_clip_alone_exports_one_view_in(tmp_path: Path) -> None:
+    x, y = _data(20)
+    wrapped = MultiView(logreg(4), views=2, scored_views=1).fit(x, y)
+    export_classical_onnx(wrapped, tmp_path / "model.onnx", 10)
+    _, probs = _session_outputs(tmp_path / "model.onnx", x[:, :10])
+    np.testing.assert_allclose(probs, wrapped.estimator_.predict_proba(x[:, :10]), atol=1e-5)
+    assert verify_classical_onnx(wrapped, tmp_path / "model.onnx", x[:, :10]) < 1e-5

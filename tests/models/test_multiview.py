@@ -60,3 +60,18 @@ def test_rows_that_do_not_split_into_views_are_refused() -> None:
         MultiView(logreg(3), views=3).fit(x, y)
     with pytest.raises(ValueError, match="at least 1"):
         MultiView(logreg(3), views=0).fit(x, y)
+
+
+def test_scoring_the_clip_alone_takes_one_view_or_all() -> None:
+    x, y = _data(views=3)
+    wrapped = MultiView(logreg(3), views=3).fit(x, y)
+    alone = wrapped.scoring(1)
+    expected = wrapped.estimator_.predict_proba(x[:, :5])
+    # a served row holds the clip's own view only; a training row holds all three
+    np.testing.assert_allclose(alone.predict_proba(x[:, :5]), expected, atol=1e-6)
+    np.testing.assert_allclose(alone.predict_proba(x), expected, atol=1e-6)
+    assert wrapped.scored_views is None  # scoring() copies; the fitted model is shared
+    with pytest.raises(ValueError, match="views"):
+        alone.predict_proba(x[:, :10])
+    with pytest.raises(ValueError, match="scored_views"):
+        _ = wrapped.scoring(4).n_scored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,25 @@ def test_serve_cmd_runs_uvicorn(runs: list[Path], monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 0, result.output
     app, kw = calls[1]
     assert app == "audioclf.service.app:app_from_env" and kw["factory"] and kw["workers"] == 2
+
+
+def test_serve_cmd_serves_another_model_of_an_auto_run(
+    runs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.delenv(cli_serve.RUNS_ENV, raising=False)
+    auto = tmp_path / "auto"
+    shutil.copytree(runs[0], auto)
+    shutil.copytree(runs[1], auto / "candidates" / "logreg")
+    result = CliRunner().invoke(_serve_app(), [str(auto), "--member", "logreg"])
+    assert result.exit_code == 0, result.output
+    assert calls[0][0].state.pool.names == ["logreg"]
+    result = CliRunner().invoke(_serve_app(), [str(auto), "--member", "svm"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no trained model 'svm'; it has logreg" in said
+    result = CliRunner().invoke(_serve_app(), [*map(str, runs), "--member", "logreg"])
+    assert result.exit_code == 2 and "exactly one RUN" in " ".join(result.output.split())
 
 
 def test_serve_cmd_refuses_missing_runs(tmp_path: Path) -> None:

@@ -30,6 +30,12 @@ def serve_cmd(
     proxy_headers: bool = typer.Option(
         False, help="Trust X-Forwarded-For from a reverse proxy (client IPs for rate limits)."
     ),
+    member: str | None = typer.Option(
+        None,
+        "--member",
+        help="Serve another model an auto run trained (a name in RUN/candidates/, listed "
+        "in its report's front) instead of the one it chose; one RUN only.",
+    ),
 ) -> None:
     """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
     import uvicorn
@@ -56,6 +62,11 @@ def serve_cmd(
     # deferred: the run-folder checks load numpy; `audioclf --help` must not
     from audioclf.features.speaker_norm import check_servable
     from audioclf.formats.runfolder import RunFolder
+
+    if member is not None:
+        if len(runs) != 1:
+            raise ValueError("--member picks a model of one auto run: give exactly one RUN")
+        runs = [RunFolder(runs[0]).candidate(member).root]
 
     for run in runs:
         check_servable(run, RunFolder(run).read_card().speaker_norm)

@@ -90,6 +90,20 @@ def train_cmd(
         help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
         "(`none` for none).",
     ),
+    serve: str | None = typer.Option(
+        None,
+        "--serve",
+        help="auto: serve the `fastest` model within --tolerance of the best validation UA "
+        "(default) or the `best`.",
+    ),
+    tolerance: float | None = typer.Option(
+        None, "--tolerance", help="auto: UA a faster model may give up (default 0.01)."
+    ),
+    latency_budget: float | None = typer.Option(
+        None,
+        "--latency-budget",
+        help="auto: serve the most accurate model answering a clip within MS milliseconds.",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -112,6 +126,9 @@ def train_cmd(
             seed=seed,
             speaker_norm=speaker_norm,
             speeds=_speeds(speeds),
+            serve=serve,
+            tolerance=tolerance,
+            latency_budget=latency_budget,
         )
     result = train_run(config, out_dir, resume=resume, progress=progress)
     kept = _kept(result.metrics, result.card.model)
@@ -150,6 +167,20 @@ def cv_cmd(
         help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
         "(`none` for none).",
     ),
+    serve: str | None = typer.Option(
+        None,
+        "--serve",
+        help="auto: serve the `fastest` model within --tolerance of the best validation UA "
+        "(default) or the `best`.",
+    ),
+    tolerance: float | None = typer.Option(
+        None, "--tolerance", help="auto: UA a faster model may give up (default 0.01)."
+    ),
+    latency_budget: float | None = typer.Option(
+        None,
+        "--latency-budget",
+        help="auto: serve the most accurate model answering a clip within MS milliseconds.",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -168,6 +199,9 @@ def cv_cmd(
         seed=seed,
         speaker_norm=speaker_norm,
         speeds=_speeds(speeds),
+        serve=serve,
+        tolerance=tolerance,
+        latency_budget=latency_budget,
     )
     metrics = cross_validate(
         config,

@@ -252,3 +252,35 @@ def plot_fold_scores(folds: Sequence[Mapping[str, Any]], path: str | Path) -> Pa
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_front(points: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """``auto``'s trained models as validation UA against latency per clip (log scale):
+    the front (no model both faster and more accurate) joined by a line, the served
+    model ringed. ``points`` are the rows of ``selection.front`` in metrics.json."""
+    rows = [
+        p for p in points if p.get("latency_ms") and p.get("val_balanced_accuracy") is not None
+    ]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    front = sorted((p for p in rows if p.get("on_front")), key=lambda p: p["latency_ms"])
+    if front:
+        ax.plot(
+            [p["latency_ms"] for p in front],
+            [p["val_balanced_accuracy"] for p in front],
+            color="#4c72b0",
+            linewidth=1,
+            drawstyle="steps-post",
+            label="front",
+        )
+    for p in rows:
+        x, y = float(p["latency_ms"]), float(p["val_balanced_accuracy"])
+        ax.scatter([x], [y], color="#4c72b0" if p.get("on_front") else "#999999", zorder=3)
+        if p.get("served"):
+            ax.scatter([x], [y], s=220, facecolors="none", edgecolors="#c44e52", zorder=4)
+        ax.annotate(str(p["model"]), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per 3-s clip, ms (log scale)")
+    ax.set_ylabel("validation UA")
+    ax.set_title("Accuracy against latency (ringed: served)")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

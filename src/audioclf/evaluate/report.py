@@ -203,6 +203,15 @@ def _draw_plots(
                 lambda p: plots.plot_fold_scores(folds, p),
             )
         )
+    front = (metrics.get("selection") or {}).get("front")
+    if front:
+        jobs.append(
+            (
+                "front.png",
+                "auto's models: validation UA against latency per clip (ringed: served)",
+                lambda p: plots.plot_front(front, p),
+            )
+        )
     figures = []
     for name, caption, draw in jobs:
         draw(plot_dir / name)
@@ -335,7 +344,7 @@ def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, 
     weights: Mapping[str, float] = selection.get("weights") or {}
 
     def mark(name: str) -> str:
-        text = "kept" if name in kept else ""
+        text = "kept" if name in kept or name == selection.get("chosen") else ""
         if name in weights:
             text = f"{text} (weight {weights[name]:g})".strip()
         return text

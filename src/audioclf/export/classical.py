@@ -124,10 +124,11 @@ def _late_fusion(fusion: Any, n_features: int) -> Any:
 def _multiview(wrapper: Any, n_features: int) -> Any:
     """One graph for a fitted MultiView: the row split into its views (a Reshape to
     ``(batch × views, dim)``), the wrapped model's graph, and the views' probabilities
-    averaged, as ``MultiView.predict_proba`` does."""
+    averaged, as ``MultiView.predict_proba`` does. The row holds the views the model
+    scores (``n_scored``: all of them, or the clip itself alone)."""
     from onnx import TensorProto, checker, compose, helper, numpy_helper
 
-    views = int(wrapper.views)
+    views = int(wrapper.n_scored)
     if n_features % views:
         raise ExportError(f"{n_features} features do not split into {views} views")
     dim = n_features // views

@@ -35,6 +35,8 @@ CARD_VERSION = 1
 written by audioclf 0.1.0 and have this layout."""
 MEMBERS = "members"
 """The folder of an ensemble run that holds one serving folder per member."""
+CANDIDATES = "candidates"
+"""The folder of an ``auto`` run that holds a complete run folder per model it trained."""
 
 
 class RunFolderError(ValueError):
@@ -61,7 +63,11 @@ class ModelCard:
     task: str = ""
     speaker_norm: bool = False
     speeds: list[float] = field(default_factory=list)
-    """Extra playback speeds a classical model's vector holds views at (features/speed.py)."""
+    """Extra playback speeds a classical model's served vector holds views at
+    (features/speed.py): what serving computes."""
+    train_speeds: list[float] = field(default_factory=list)
+    """Extra playback speeds its training rows held (a superset of ``speeds``: views
+    used to augment training but not scored)."""
     version: int = CARD_VERSION
     """The card layout (:data:`CARD_VERSION`)."""
 
@@ -109,6 +115,16 @@ class RunFolder:
         """The kept model's class probabilities for the validation clips (see
         :func:`write_val_predictions`)."""
         return self.root / "val_predictions.npz"
+
+    def candidate(self, name: str) -> RunFolder:
+        """The ``auto`` run's trained model ``name`` (``candidates/NAME``); a
+        :class:`RunFolderError` listing the names when there is none."""
+        folder = self.root / CANDIDATES
+        known = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if name not in known:
+            listed = ", ".join(known) if known else "none (not an auto run)"
+            raise RunFolderError(f"{self.root}: no trained model {name!r}; it has {listed}")
+        return RunFolder(folder / name)
 
     def split(self, name: str) -> Path:
         return self.splits / f"{name}.jsonl"

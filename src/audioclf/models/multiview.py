@@ -9,7 +9,10 @@ per clip:
 * ``fit`` splits every row into its views and fits the wrapped classifier on all of
   them, each a training example with the clip's label (data augmentation);
 * ``predict_proba`` scores every view and returns the mean of their probabilities
-  (test-time augmentation), as the neural models average the crops of a long clip. On
+  (test-time augmentation), as the neural models average the crops of a long clip —
+  or, with ``scored_views=1``, the clip itself only: the extra views then only enlarge
+  the training set, and serving computes one view's features instead of all (``auto``
+  drops the test-time views that do not earn their cost, docs/design.md). On
   Emo-DB the geometric mean scored the same (0.860 against 0.859); the arithmetic one is
   also what the exported graph computes in float32 without amplifying rounding near zero
   (a random forest's ONNX graph, whose near-zero probabilities differ from scikit-learn's
@@ -21,6 +24,7 @@ training and held-out parts.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -30,11 +34,32 @@ from audioclf.models.shared_fits import fit_shared
 
 
 class MultiView(ClassifierMixin, BaseEstimator):
-    """``estimator`` fitted on every view of every row; views' probabilities averaged."""
+    """``estimator`` fitted on every view of every row; the probabilities of the first
+    ``scored_views`` views (all when None) averaged.
 
-    def __init__(self, estimator: Any, views: int = 1) -> None:
+    Rows given to ``predict_proba`` hold either all ``views`` or just the scored ones
+    (what a served model computes)."""
+
+    def __init__(self, estimator: Any, views: int = 1, scored_views: int | None = None) -> None:
         self.estimator = estimator
         self.views = views
+        self.scored_views = scored_views
+
+    @property
+    def n_scored(self) -> int:
+        """How many views of a clip are scored: the first ``scored_views``, or all."""
+        if self.scored_views is None:
+            return self.views
+        if not 1 <= self.scored_views <= self.views:
+            raise ValueError(f"scored_views must be in 1..{self.views}, got {self.scored_views}")
+        return self.scored_views
+
+    def scoring(self, scored_views: int | None) -> MultiView:
+        """This fitted model scoring the first ``scored_views`` views (a shallow copy
+        sharing the fitted estimator)."""
+        other = copy.copy(self)
+        other.scored_views = scored_views
+        return other
 
     def _split(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """``(n, views × dim)`` → ``(n, views, dim)``."""
@@ -54,12 +79,20 @@ class MultiView(ClassifierMixin, BaseEstimator):
         targets = np.repeat(np.asarray(y), self.views)
         self.estimator_ = fit_shared(clone(self.estimator), rows, targets)
         self.classes_ = self.estimator_.classes_
+        self.dim_ = int(x.shape[2])
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
-        x = self._split(X)
-        n, views, dim = x.shape
-        probs = self.estimator_.predict_proba(x.reshape(-1, dim)).reshape(n, views, -1)
+        x = np.asarray(X)
+        n_views = x.shape[1] // self.dim_ if x.ndim == 2 else 0
+        if x.ndim != 2 or x.shape[1] % self.dim_ or n_views not in (self.views, self.n_scored):
+            raise ValueError(
+                f"expected (n, views × {self.dim_}) features with {self.views} or "
+                f"{self.n_scored} views of a clip, got shape {x.shape}"
+            )
+        scored = x.reshape(len(x), n_views, self.dim_)[:, : self.n_scored]
+        n, views, dim = scored.shape
+        probs = self.estimator_.predict_proba(scored.reshape(-1, dim)).reshape(n, views, -1)
         return np.asarray(probs.mean(axis=1))
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803

@@ -6,6 +6,13 @@ Classical models pick no epoch, so the validation clips would otherwise be waste
 are scored by a fit on train alone (kept as the run's validation predictions), then the
 model is refitted on both. A caller that compares models (``auto``) can ask for more
 held-out estimates through ``estimate``; a plain run makes none.
+
+Speed views (``speeds``) always enlarge the training set; they are scored at test time
+too only when they earn it. With an estimate that scores the clip alone as well
+(:data:`ONE_VIEW_KEYS`, from the same inner-CV fits), the served model keeps its
+test-time views only if they add more than :data:`VIEW_GAIN` balanced accuracy; else it
+scores the clip itself, and serving computes one view's features instead of
+``1 + len(speeds)``. A plain run with ``speeds`` scores every view, as asked.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ from audioclf.train.data import LoadedSplit
 from audioclf.train.outcome import Trained, known, val_predictions
 
 WEIGHTS = "model.joblib"
+ONE_VIEW_KEYS = ("cv_accuracy_one_view", "cv_balanced_accuracy_one_view")
+"""Inner-CV accuracy and UA of a multi-view model scoring the clip itself alone."""
+VIEW_GAIN = 0.005
+"""The held-out balanced accuracy test-time speed views must add to be served."""
 
 
 class HeldOutEstimate(Protocol):
@@ -66,17 +77,21 @@ def train_classical(
         )
         return MultiView(model, views=1 + len(config.speeds)) if config.speeds else model
 
-    val_scores, predictions = _probe(fresh, loaded, labels, config.speaker_norm)
     train = known(loaded["train"], loaded["val"])
     x_train = _vectors(train, config.speaker_norm)
+    held_out: dict[str, float] = {}
     if estimate is not None:
         groups = [clip.speaker or clip.id for clip in train.clips]
-        val_scores |= estimate(fresh, x_train, train.targets, groups, labels)
-    estimator = fit_shared(fresh(), x_train, train.targets)
+        held_out = estimate(fresh, x_train, train.targets, groups, labels)
+    held_out, scored = served_views(held_out, 1 + len(config.speeds))
+    val_scores, predictions = _probe(fresh, scored, loaded, labels, config.speaker_norm)
+    val_scores |= held_out
+    estimator = _scoring(fit_shared(fresh(), x_train, train.targets), scored)
     save_classical(estimator, run.root / WEIGHTS)
     test = loaded["test"]
     x_test = _vectors(test, config.speaker_norm) if len(test) else x_train[:0]
-    onnx = _export(estimator, run, np.concatenate([x_train[:256], x_test]))
+    served = _served_columns(np.concatenate([x_train[:256], x_test]), config, scored)
+    onnx = _export(estimator, run, served)
     card = ModelCard(
         model=config.model,
         family=info.family,
@@ -91,7 +106,8 @@ def train_classical(
         weights=WEIGHTS,
         task=config.task,
         speaker_norm=config.speaker_norm,
-        speeds=list(config.speeds),
+        speeds=list(config.speeds)[: scored - 1],
+        train_speeds=list(config.speeds),
     )
     run.write_card(card)
     if not len(test):
@@ -101,8 +117,44 @@ def train_classical(
     return Trained(card, probs, 1, 1, val_scores, predictions)
 
 
+def served_views(held_out: dict[str, float], views: int) -> tuple[dict[str, float], int]:
+    """How many views of a clip the served model scores (all, or the clip alone when the
+    others add no more than :data:`VIEW_GAIN` held-out UA), and the held-out scores
+    restated for that choice: ``cv_*`` become the served model's figures and the
+    all-views ones are kept as ``cv_*_all_views``."""
+    if views == 1 or ONE_VIEW_KEYS[1] not in held_out:
+        return held_out, views
+    gain = held_out["cv_balanced_accuracy"] - held_out[ONE_VIEW_KEYS[1]]
+    out = dict(held_out) | {"test_time_views_gain": round(gain, 4)}
+    if gain > VIEW_GAIN:
+        return out, views
+    for served_key, key in zip(ONE_VIEW_KEYS, ("cv_accuracy", "cv_balanced_accuracy"), strict=True):
+        out[f"{key}_all_views"] = out[key]
+        out[key] = out.pop(served_key)
+    console.print(
+        f"test-time speed views add {gain:+.3f} held-out UA (≤ {VIEW_GAIN}): "
+        "served on the clip itself, one view",
+        highlight=False,
+    )
+    return out, 1
+
+
+def _scoring(estimator: Any, scored: int) -> Any:
+    """``estimator`` set to score ``scored`` views (a MultiView; others are unchanged)."""
+    if isinstance(estimator, MultiView):
+        estimator.scored_views = scored
+    return estimator
+
+
+def _served_columns(x: np.ndarray, config: TrainConfig, scored: int) -> np.ndarray:
+    """The columns of feature rows ``x`` (every training view) that a model scoring the
+    first ``scored`` views is served."""
+    return x[:, : x.shape[1] // (1 + len(config.speeds)) * scored]
+
+
 def _probe(
     fresh: Callable[[], Any],
+    scored: int,
     loaded: dict[str, LoadedSplit],
     labels: list[str],
     speaker_norm: bool,
@@ -113,7 +165,7 @@ def _probe(
     if not len(val):
         return {}, None
     first = known(loaded["train"])
-    probe = fit_shared(fresh(), _vectors(first, speaker_norm), first.targets)
+    probe = _scoring(fit_shared(fresh(), _vectors(first, speaker_norm), first.targets), scored)
     val_probs = label_order_proba(probe, _vectors(val, speaker_norm), len(labels))
     scores = classification_metrics(val.targets, val_probs, labels)
     return {

@@ -96,6 +96,20 @@ class TrainConfig(BaseModel):
         "scored at its own speed and at each of these, the probabilities averaged. Each "
         "speed costs one more feature extraction per clip, in training and in serving.",
     )
+    serve: Literal["fastest", "best"] = Field(
+        "fastest",
+        description="auto: which trained model the run serves — the fastest one within "
+        "`tolerance` of the best validation UA, or the best (train/auto/front.py).",
+    )
+    tolerance: float = Field(
+        0.01, ge=0, le=1, description="auto, serve fastest: UA a faster model may give up."
+    )
+    latency_budget: float | None = Field(
+        None,
+        gt=0,
+        description="auto: serve the most accurate model answering a clip within this many "
+        "milliseconds (overrides `serve`).",
+    )
     mixup: float = Field(0.0, ge=0, description="Mixup Beta(alpha, alpha); 0 disables.")
     patience: int = Field(20, ge=1, description="Epochs without val improvement before stop.")
     ema: float = Field(

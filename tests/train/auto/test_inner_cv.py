@@ -95,3 +95,21 @@ def test_folds_fitted_two_at_a_time_score_as_one_at_a_time() -> None:
     serial = classification_metrics(y, probs, LABELS)
     assert scores["cv_balanced_accuracy"] == pytest.approx(serial["balanced_accuracy"])
     assert scores["cv_accuracy"] == pytest.approx(serial["accuracy"])
+
+
+def test_a_multiview_model_is_also_scored_on_the_clip_alone() -> None:
+    from audioclf.models.classical import logreg
+    from audioclf.models.multiview import MultiView
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 60)
+    centres = rng.standard_normal((3, 4)) * 3
+    own = centres[y] + rng.standard_normal((60, 4))
+    # the extra views are noise: scoring them too can only blur the clip's own view
+    x = np.concatenate([own, 5 * rng.standard_normal((60, 8))], axis=1).astype(np.float32)
+    groups = [f"g{i % 6}" for i in range(60)]
+    scores = inner_cv_scores(lambda: MultiView(logreg(3), views=3), x, y, groups, LABELS)
+    assert scores["cv_balanced_accuracy_one_view"] > scores["cv_balanced_accuracy"]
+    assert 0 <= scores["cv_accuracy_one_view"] <= 1
+    plain = inner_cv_scores(lambda: logreg(3), own, y, groups, LABELS)
+    assert "cv_balanced_accuracy_one_view" not in plain

@@ -19,6 +19,7 @@ from audioclf.formats.runfolder import (
 )
 from audioclf.inference.predictor import Predictor
 from audioclf.train.auto import select
+from audioclf.train.classical import VIEW_GAIN
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from audioclf.train.run import train_run
@@ -43,16 +44,25 @@ def _auto(manifest: Path, candidates: list[str], **extra: Any) -> TrainConfig:
 
 def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: Path) -> None:
     manifest = make_corpus(tmp_path / "corpus")
-    config = _auto(manifest, ["logreg", "cnn2d_2"])
+    # --serve best: the most accurate model by the held-out estimates (the rule that
+    # serves the fastest close model is tested below)
+    config = _auto(manifest, ["logreg", "cnn2d_2"], serve="best")
     config.model_options["ensemble"] = False
     result = train_run(config, tmp_path / "run", progress=False)
     run = result.run_dir
     selection = result.metrics["selection"]
     scores = {row["model"]: row["score"] for row in selection["candidates"]}
     assert set(scores) == {"logreg", "cnn2d_2"}
-    # auto's classical candidates see the clips at three speeds; the CNN has `augment`
-    speeds = {name: RunFolder(run / "candidates" / name).read_card().speeds for name in scores}
-    assert speeds == {"logreg": [0.9, 1.1], "cnn2d_2": []}
+    # auto's classical candidates train on the clips at three speeds; the CNN has `augment`
+    cards = {name: RunFolder(run / "candidates" / name).read_card() for name in scores}
+    assert {name: card.train_speeds for name, card in cards.items()} == {
+        "logreg": [0.9, 1.1],
+        "cnn2d_2": [],
+    }
+    # the test-time views are served only when inner CV says they add more than VIEW_GAIN
+    logreg = json.loads((run / "candidates" / "logreg" / "metrics.json").read_text())
+    earned = logreg["test_time_views_gain"] > VIEW_GAIN
+    assert cards["logreg"].speeds == ([0.9, 1.1] if earned else [])
     # each candidate is a complete run on the same split, scored on validation
     for name in scores:
         sub = run / "candidates" / name
@@ -150,6 +160,30 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     assert result.metrics["selection"]["chosen"] == "cnn2d_2+logreg"
     assert "weights" not in result.metrics["selection"]
     assert "weights" not in json.loads((run / "model.json").read_text())["options"]
+
+
+def test_auto_serves_the_fastest_model_within_the_tolerance(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus")
+    config = _auto(manifest, ["logreg", "cnn2d_2"], tolerance=1.0)
+    result = train_run(config, tmp_path / "run", progress=False)
+    selection = result.metrics["selection"]
+    front = {row["model"]: row for row in selection["front"]}
+    # every model trained is a point: both candidates, and the pair when it was built
+    assert {"logreg", "cnn2d_2"} <= set(front)
+    assert all(row["latency_ms"] > 0 for row in front.values())
+    # a tolerance of 1 admits every model: the fastest is served, and it is on the front
+    fastest = min(front, key=lambda name: front[name]["latency_ms"])
+    assert selection["chosen"] == fastest and front[fastest]["served"]
+    assert front[fastest]["on_front"]
+    assert selection["rule"]["serve"] == "fastest" and selection["rule"]["tolerance"] == 1.0
+    assert json.loads((tmp_path / "run" / "model.json").read_text())["model"] == (
+        "ensemble" if "+" in fastest else fastest
+    )
+    assert (tmp_path / "run" / "plots" / "front.png").is_file()
+    assert "plots/front.png" in (tmp_path / "run" / "report.html").read_text()
+    # another point serves without retraining, from its candidate folder
+    other = next(name for name in front if name != fastest)
+    assert Predictor(tmp_path / "run" / "candidates" / other).classes_ == result.card.labels
 
 
 def _plant_val_predictions(run: Path, **p_true: list[float]) -> None:

@@ -1,19 +1,22 @@
-"""What an ``auto`` run keeps in its own folder: the best candidate's files, or the
-weighted pair as an ensemble run, with the selection recorded in metrics.json.
+"""What an ``auto`` run keeps: every model it trained under ``candidates/`` (each
+candidate, the weighted pair as an ensemble run, the distilled student), and in its own
+folder a copy of the one it serves, with the selection recorded in metrics.json.
 
 ```
 runs/NAME/
   config.yaml              model: auto (the selection's own config, for --resume)
   splits/                  the one split every candidate used
-  candidates/MODEL/        a complete run folder per candidate
-  model.json, members/, metrics.json, report.html        the weighted pair, or
-  model.json, model.*, metrics.json, report.html, ...    copies of the single winner's files
+  candidates/MODEL/        a complete run folder per model trained (NEURAL+CLASSICAL: the pair)
+  model.json, model.*, metrics.json, report.html, ...    copies of the served model's files
+                                                         (members/ when it is the pair)
 ```
 
-The kept model's ``metrics.json`` gains ``selection``: the chosen model and every
+The served model's ``metrics.json`` gains ``selection``: the chosen model, the rule that
+chose it and the accuracy-versus-latency front (train/auto/front.py), and every
 candidate's estimate, training time and latency. ``train_seconds`` becomes the whole
 selection's time, since that is what the run cost (a resumed selection counts the recorded
-time of the candidates it reuses).
+time of the candidates it reuses). ``audioclf serve RUN --member NAME`` serves another
+model of ``candidates/``.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ from typing import Any
 import numpy as np
 
 from audioclf.console import console
+from audioclf.evaluate.metrics import classification_metrics
 from audioclf.evaluate.report import write_run_report
 from audioclf.formats.atomic import write_json
-from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, read_val_predictions
+from audioclf.formats.runfolder import (
+    CANDIDATES,
+    ModelCard,
+    RunFolder,
+    ValPredictions,
+    read_val_predictions,
+    write_val_predictions,
+)
+from audioclf.inference.combine import combine_probabilities
 from audioclf.train.auto.candidates import SelectionError
 from audioclf.train.auto.judge import best_of, candidate_rows
 from audioclf.train.auto.pair_weights import PairWeight, Z, choose_pair_weight
@@ -36,7 +48,7 @@ from audioclf.train.config import AUTO
 from audioclf.train.ensemble import build_ensemble
 from audioclf.train.single import RunResult
 
-CANDIDATE_DIR = "candidates"
+CANDIDATE_DIR = CANDIDATES
 # what the selection owns in its run folder; everything else there is the kept model's
 # and is replaced when a resumed selection keeps another one
 _OWN = {CANDIDATE_DIR, "splits", "config.yaml"}
@@ -134,17 +146,14 @@ def keep_best(
     return _record(run, results[best].metrics, candidate_rows(results), selection, seconds=seconds)
 
 
-def keep_pair(
-    run: RunFolder,
-    results: dict[str, RunResult],
-    pair: tuple[str, str],
-    *,
-    seconds: float,
-    progress: bool,
-) -> RunResult:
-    """Serve the pair as one model in ``run`` (audioclf.train.ensemble), the neural
-    member weighted as the validation clips prefer (train/auto/pair_weights.py), scored on the
-    split's test part like any run. A neural weight of 0 keeps the classical one alone."""
+def build_pair(
+    run: RunFolder, results: dict[str, RunResult], pair: tuple[str, str], *, progress: bool
+) -> tuple[RunResult | None, dict[str, Any]]:
+    """The pair as one ensemble run in ``candidates/NEURAL+CLASSICAL`` (audioclf.train.
+    ensemble), the neural member weighted as the validation clips prefer
+    (train/auto/pair_weights.py) and scored on the split's test part like any run, with
+    its validation predictions and UA; and the facts of the weighting. None for the run
+    when a neural weight of 0 leaves the classical member alone."""
     neural, classical = pair
     weight = _pair_weight(results, pair)
     facts: dict[str, Any] = {"pair": list(pair)}
@@ -162,39 +171,72 @@ def keep_pair(
         if weight.neural == 0.0:
             console.print(
                 f"auto: {neural} does not clearly improve {classical} on the validation "
-                f"clips; keeping {classical} alone",
+                f"clips; no pair",
                 highlight=False,
             )
-            return keep_best(run, results, seconds=seconds, best=classical, extra=facts)
-    _clear(run)
-    before = _names(run)
+            return None, facts
+    folder = RunFolder(run.root / CANDIDATE_DIR / pair_name(pair))
     members = [results[name].run_dir for name in pair]
     shares = [weight.neural, weight.classical] if weight is not None else None
     metrics = build_ensemble(
-        members, run.root, combine="product", weights=shares, progress=progress
+        members, folder.root, combine="product", weights=shares, progress=progress
     )
-    files = sorted((_names(run) - before) | {MEMBERS, *_WRITTEN} - _OWN)
-    selection = {
-        "chosen": "+".join(pair),
-        "members": list(pair),
-        "combine": "product",
-        **facts,
-        "files": files,
+    metrics |= _pair_validation(folder, results, pair, shares)
+    write_json(folder.metrics, metrics)
+    return RunResult(folder.root, metrics, folder.read_card()), facts
+
+
+def pair_name(pair: tuple[str, str]) -> str:
+    """The name (and candidate folder) of the ensemble of ``pair``."""
+    return "+".join(pair)
+
+
+def _pair_validation(
+    folder: RunFolder,
+    results: dict[str, RunResult],
+    pair: tuple[str, str],
+    shares: list[float] | None,
+) -> dict[str, float]:
+    """The pair's validation predictions (its members' combined, on the clips both
+    scored), kept in its folder, and their accuracy and UA; empty when a member kept
+    none."""
+    shared = _shared_val(results, pair)
+    if shared is None:
+        return {}
+    neural, classical, ids, targets = shared
+    probs = combine_probabilities([neural, classical], "product", shares)
+    write_val_predictions(folder, ValPredictions(ids, probs, targets))
+    labels = results[pair[0]].card.labels
+    scores = classification_metrics(targets, probs, labels)
+    return {
+        "val_accuracy": float(scores["accuracy"]),
+        "val_balanced_accuracy": float(scores["balanced_accuracy"]),
     }
-    return _record(run, metrics, candidate_rows(results), selection, seconds=seconds)
 
 
 def _pair_weight(results: dict[str, RunResult], pair: tuple[str, str]) -> PairWeight | None:
-    """The neural member's weight fitted on both members' validation predictions (the
-    clips both scored, in one order), or None — equal weights, with a note — when a
-    member kept none (a run folder from before audioclf kept them)."""
-    neural, classical = (read_val_predictions(RunFolder(results[n].run_dir)) for n in pair)
-    if neural is None or classical is None:
+    """The neural member's weight fitted on both members' validation predictions, or
+    None — equal weights, with a note — when a member kept none (a run folder from before
+    audioclf kept them)."""
+    shared = _shared_val(results, pair)
+    if shared is None:
         console.print(
             "[yellow]note:[/] a member has no val_predictions.npz (trained by an older "
             "audioclf); the pair is weighted equally",
             highlight=False,
         )
+        return None
+    neural, classical, _, targets = shared
+    return choose_pair_weight(neural, classical, targets)
+
+
+def _shared_val(
+    results: dict[str, RunResult], pair: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray] | None:
+    """Both members' validation probabilities on the clips both scored, in one order,
+    with the clip ids and targets; None when a member kept none or they share none."""
+    neural, classical = (read_val_predictions(RunFolder(results[n].run_dir)) for n in pair)
+    if neural is None or classical is None:
         return None
     if results[pair[0]].card.labels != results[pair[1]].card.labels:
         return None  # trained on the same split, so this does not happen; never mix columns
@@ -204,7 +246,8 @@ def _pair_weight(results: dict[str, RunResult], pair: tuple[str, str]) -> PairWe
         return None
     a = np.array([i for i, _ in shared])
     b = np.array([j for _, j in shared])
-    return choose_pair_weight(neural.probs[a], classical.probs[b], neural.targets[a])
+    ids = [neural.ids[i] for i in a]
+    return neural.probs[a], classical.probs[b], ids, neural.targets[a]
 
 
 def _fmt(value: Any) -> str:

@@ -1,6 +1,7 @@
-"""``--model auto``: train several candidate models on one split and keep the best — by
-default the best neural and the best classical candidate served together as an ensemble —
-never looking at the test split.
+"""``--model auto``: train several candidate models on one split, build the accurate one
+— by default the best neural and the best classical candidate served together as an
+ensemble — and serve the fastest model within a point of it, never looking at the test
+split.
 
 The whole of ``auto``, top to bottom:
 
@@ -8,33 +9,41 @@ The whole of ``auto``, top to bottom:
 - this module: the one split, each candidate trained with
   :func:`audioclf.train.single.train_single` under its share of the time budget, the
   classical ones with speed views and with their fits shared
-  (:func:`audioclf.models.shared_fits.sharing`);
+  (:func:`audioclf.models.shared_fits.sharing`); then the pair, and the choice of what
+  to serve;
 - :mod:`~audioclf.train.auto.inner_cv`: the classical candidates' held-out estimate;
 - :mod:`~audioclf.train.auto.judge`: the estimates compared, the best of each family;
 - :mod:`~audioclf.train.auto.pair_weights`: the neural member's weight in the pair;
+- :mod:`~audioclf.train.auto.front`: the accuracy-versus-latency front and the serving
+  rule (``serve``, ``tolerance``, ``latency_budget`` in the config);
 - :mod:`~audioclf.train.auto.keep`: what the run folder keeps and records.
 
-Why an ensemble by default, and how the weight is chosen: docs/design.md ("``--model
-auto``") with the measurements in docs/benchmarks.md. ``model_options: {ensemble: false}``
-keeps the single best.
+Why an ensemble, how the weight is chosen and why the fastest close model is served:
+docs/design.md ("``--model auto``") with the measurements in docs/benchmarks.md.
+``model_options: {ensemble: false}`` builds no pair.
 """
 
 from __future__ import annotations
 
 import time
 from functools import partial
+from typing import Any
 
 from audioclf.console import console
 from audioclf.formats.manifest import Manifest
 from audioclf.formats.runfolder import RunFolder
+from audioclf.inference.latency import measure_latency
 from audioclf.models.shared_fits import sharing
 from audioclf.train.auto.candidates import Candidate, SelectionError, candidates, wants_ensemble
+from audioclf.train.auto.front import Choice, Point, choose, front_rows
 from audioclf.train.auto.inner_cv import inner_cv_scores
-from audioclf.train.auto.judge import ensemble_pair
-from audioclf.train.auto.keep import CANDIDATE_DIR, keep_best, keep_pair
+from audioclf.train.auto.judge import best_of, ensemble_pair
+from audioclf.train.auto.keep import CANDIDATE_DIR, build_pair, keep_best, pair_name
 from audioclf.train.config import TrainConfig
 from audioclf.train.single import RunResult, resolve_splits, train_single
 
+FRONT_SECONDS = 3.0
+"""The clip length the front's latencies are measured at."""
 NEURAL_FLOOR = 0.4
 """The share of ``--time-budget`` the neural candidates get even when the classical ones
 overrun it (docs/design.md, "Fold time")."""
@@ -87,11 +96,57 @@ def select_run(
                 splits=splits,
                 estimate=estimate if cand.classical else None,
             )
-    seconds = time.perf_counter() - started + reused_seconds
+    facts: dict[str, Any] = {}
+    trained = dict(results)
     pair = ensemble_pair(results) if ensemble else None
+    teacher = best_of(results, results)
     if pair is not None:
-        return keep_pair(run, results, pair, seconds=seconds, progress=progress)
-    return keep_best(run, results, seconds=seconds)
+        built, facts = build_pair(run, results, pair, progress=progress)
+        if built is not None:
+            teacher = pair_name(pair)
+            trained[teacher] = built
+            facts["members"] = list(pair)
+            facts["combine"] = "product"
+    if teacher is None:
+        raise SelectionError("no candidate has a validation score to compare")
+    seconds = time.perf_counter() - started + reused_seconds
+    choice, rule = serve_choice(config, trained, teacher)
+    if choice.name != teacher:
+        facts.pop("members", None)
+        facts.pop("combine", None)
+    return keep_best(run, trained, seconds=seconds, best=choice.name, extra=facts | rule)
+
+
+def serve_choice(
+    config: TrainConfig, trained: dict[str, RunResult], best: str
+) -> tuple[Choice, dict[str, Any]]:
+    """Which trained model to serve by the config's rule (train/auto/front.py), ``best``
+    being the most accurate one by the selection's own judgement (``--serve best``), and
+    the record of the choice: the rule, the reason and the front."""
+    points = []
+    for name, result in trained.items():
+        score = result.metrics.get("val_balanced_accuracy")
+        if isinstance(score, float):
+            latency = measure_latency(result.run_dir, seconds=FRONT_SECONDS, budget=1.0)
+            points.append(Point(name, score, latency, result.metrics.get("params")))
+    if config.serve == "best" and config.latency_budget is None:
+        choice = Choice(best, "the most accurate model by auto's held-out estimates (--serve best)")
+    else:
+        choice = choose(
+            points,
+            serve="fastest",
+            tolerance=config.tolerance,
+            latency_budget=config.latency_budget,
+        )
+    console.print(f"auto: serving [bold]{choice.name}[/]: {choice.reason}", highlight=False)
+    rule = {
+        "serve": config.serve,
+        "tolerance": config.tolerance,
+        "latency_budget_ms": config.latency_budget,
+        "reason": choice.reason,
+        "accurate": best,
+    }
+    return choice, {"rule": rule, "front": front_rows(points, choice.name)}
 
 
 def _candidate_config(
