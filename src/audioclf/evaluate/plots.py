@@ -258,9 +258,7 @@ def plot_front(points: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """``auto``'s trained models as validation UA against latency per clip (log scale):
     the front (no model both faster and more accurate) joined by a line, the served
     model ringed. ``points`` are the rows of ``selection.front`` in metrics.json."""
-    rows = [
-        p for p in points if p.get("latency_ms") and p.get("val_balanced_accuracy") is not None
-    ]
+    rows = [p for p in points if p.get("latency_ms") and p.get("val_balanced_accuracy") is not None]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     front = sorted((p for p in rows if p.get("on_front")), key=lambda p: p["latency_ms"])
     if front:
