@@ -9,13 +9,20 @@ PY_DIRS := src tests $(wildcard benchmarks)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint typecheck unit format clean
+.PHONY: install demo test lint typecheck unit format clean postgres-server
 
 install: $(STAMP)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+# The registry tests also run on PostgreSQL: a throwaway cluster (tests/postgres_server.py)
+# started with the server binaries, Debian's `postgresql` package when they are missing.
+postgres-server:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
 # (Re)install whenever the project's dependencies change. `make demo` needs only the
 # package (RUN_STAMP); the test tools (dev extra) come on top for `make test`.
@@ -37,7 +44,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_DIRS)
 
-unit: $(STAMP) $(CHROMIUM)
+unit: $(STAMP) $(CHROMIUM) postgres-server
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit

@@ -9,6 +9,32 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+_PG_ENV = "AUDIOCLF_TEST_PG_URL"
+_started: list[object] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start a throwaway PostgreSQL cluster (tests/postgres_server.py) for the registry
+    tests when none is configured and this machine has the server binaries; the xdist
+    workers inherit its URL from the controller's environment."""
+    if os.environ.get(_PG_ENV) or hasattr(config, "workerinput"):
+        return
+    from tests.postgres_server import start
+
+    cluster = start()
+    if cluster is not None:
+        os.environ[_PG_ENV] = cluster.url
+        _started.append(cluster)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.postgres_server import Cluster, stop
+
+    for cluster in _started:
+        if isinstance(cluster, Cluster):
+            stop(cluster)
+    _started.clear()
+
 
 def tone(
     seconds: float = 0.5, sr: int = 16_000, freq: float = 440.0, amp: float = 0.5

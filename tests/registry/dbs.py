@@ -15,8 +15,11 @@ BACKENDS = [
     "sqlite",
     pytest.param(
         "postgresql",
+        # a string condition: evaluated when the test runs, after tests/conftest.py has
+        # started a throwaway cluster and set the URL
         marks=pytest.mark.skipif(
-            not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set (no PostgreSQL server)"
+            f"not os.environ.get({PG_ENV!r})",
+            reason=f"{PG_ENV} is not set and no PostgreSQL server binaries were found",
         ),
     ),
 ]

@@ -3,13 +3,16 @@ and hot reload of a promotion while requests are in flight."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile as sf
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -124,10 +127,67 @@ def test_feedback_with_consent_keeps_the_same_clip_in_the_pool(
     assert response.json()["clip_kept"] is True
     pool = tmp_path / "pool"
     clips = list((pool / "clips").iterdir())
-    assert len(clips) == 1 and clips[0].read_bytes() == audio
+    # the decoded samples are kept, re-encoded as FLAC; not the bytes as they came
+    assert len(clips) == 1 and clips[0].suffix == ".flac"
+    kept, rate = sf.read(clips[0], dtype="float32")
+    sent, sent_rate = sf.read(io.BytesIO(audio), dtype="float32")
+    assert rate == sent_rate and kept.shape == sent.shape
+    np.testing.assert_allclose(kept, sent, atol=1e-4)
     row = json.loads((pool / "manifest.jsonl").read_text())
     assert row["label"] == "high" and row["source"] == "feedback"
     assert row["prediction_id"] == result["prediction_id"] and row["model"] == "m"
+    assert row["bytes"] == clips[0].stat().st_size
+    assert row["client"] and "testclient" not in json.dumps(row)
+
+
+def test_junk_appended_to_a_clip_is_not_kept(app_client: TestClient, tmp_path: Path) -> None:
+    audio = wav_bytes() + b"\0" * 200_000  # legal WAV, then junk the decoder ignores
+    result = _predict(app_client, audio)
+    response = _feedback(app_client, result["prediction_id"], "high", consent=True, audio=audio)
+    assert response.status_code == 200, response.text
+    (clip,) = (tmp_path / "pool" / "clips").iterdir()
+    assert clip.stat().st_size < len(wav_bytes())
+
+
+@pytest.mark.parametrize(
+    ("limits", "status", "says"),
+    [
+        ({"feedback_max_bytes": 20_000}, 507, "pool is full"),
+        ({"feedback_client_max_bytes": 20_000}, 429, "as many clips"),
+    ],
+)
+def test_the_pool_and_each_client_share_are_bounded(
+    make_client: Callable[..., TestClient],
+    registry: Registry,
+    db_url: str,
+    tmp_path: Path,
+    limits: dict[str, int],
+    status: int,
+    says: str,
+) -> None:
+    client = make_client(
+        runs=[],
+        registry=["m"],
+        db_url=db_url,
+        feedback_dir=tmp_path / "pool",
+        api_key=STRONG_KEY,
+        rate_limit_per_minute=0,
+        **limits,
+    )
+    audio = wav_bytes()  # 1 s of a tone: a FLAC of a few kB
+    statuses = []
+    for _ in range(12):
+        pid = _predict(client, audio)["prediction_id"]
+        response = _feedback(client, pid, "high", consent=True, audio=audio)
+        statuses.append(response.status_code)
+        if response.status_code != 200:
+            assert says in response.json()["detail"]
+            # the correction without the clip is still taken
+            assert _feedback(client, pid, "high").status_code == 200
+    assert 200 in statuses and statuses[-1] == status
+    rows = (tmp_path / "pool" / "manifest.jsonl").read_text().splitlines()
+    kept = sum(json.loads(row)["bytes"] for row in rows)
+    assert kept <= 20_000 and len(list((tmp_path / "pool" / "clips").iterdir())) == len(rows)
 
 
 @pytest.mark.parametrize(

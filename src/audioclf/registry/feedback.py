@@ -1,5 +1,6 @@
 """Feedback on a logged prediction: the correct label, who gave it, and (with consent)
-the clip itself, checked against the prediction's audio hash and kept in the pool."""
+the clip itself, checked against the prediction's audio hash and kept in the pool as its
+decoded samples, within the pool's quota (registry/feedback_pool.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from audioclf.audio import Audio
 from audioclf.registry.db import RegistryError
-from audioclf.registry.feedback_pool import add_clip
+from audioclf.registry.feedback_pool import PoolFullError, PoolQuota, add_clip
 from audioclf.registry.predictions import audio_hash
 from audioclf.registry.tables import FeedbackRow, ModelVersion, PredictionRow, utcnow
 
@@ -43,9 +45,13 @@ def add_feedback(
     who: str = "",
     consent: bool = False,
     clip: bytes | None = None,
-    filename: str = "",
+    decoded: Audio | None = None,
+    client: str = "",
+    quota: PoolQuota | None = None,
 ) -> FeedbackResult:
-    """Store a correction; the clip only with ``consent`` and only if it is the predicted one."""
+    """Store a correction; the clip only with ``consent``, only if it is the predicted one
+    (``clip``: the bytes sent, hashed; ``decoded``: their samples, what is kept) and only
+    within ``quota`` for the pool and for ``client``."""
     if clip is not None and not consent:
         raise FeedbackError(
             "a clip was sent without consent; it was not stored — tick consent or send no file"
@@ -81,7 +87,21 @@ def add_feedback(
                 "the clip sent is not the one that was classified (its hash differs); "
                 "send the same file you sent to /v1/predict"
             )
-        clip_path = add_clip(pool_dir, prediction_id, clip, correct_label, model_name, filename)
+        if decoded is None:
+            raise FeedbackError("the clip could not be decoded", 422)
+        try:
+            clip_path = add_clip(
+                pool_dir,
+                prediction_id,
+                decoded.samples,
+                decoded.sample_rate,
+                correct_label,
+                model_name,
+                client=client,
+                quota=quota,
+            )
+        except PoolFullError as err:
+            raise FeedbackError(str(err), err.status) from None
     try:
         with sessions.begin() as session:
             session.add(

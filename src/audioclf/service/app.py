@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -200,5 +201,8 @@ def attach_registry(app: FastAPI, settings: Settings) -> None:
         return
     app.state.prediction_log = PredictionLog(session_factory(settings.db_url))
     app.state.feedback_dir = settings.feedback_dir
+    # hashes client addresses in the feedback pool's manifest; a new salt per process
+    # start, so the hashes cannot be matched against other logs
+    app.state.client_salt = secrets.token_hex(16)
     app.include_router(feedback.router, prefix="/v1")
     app.include_router(monitoring.router, prefix="/v1")

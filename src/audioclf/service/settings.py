@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         default=Path("feedback-pool"),
         description="Where consented feedback clips are kept (never inside the web root).",
     )
+    feedback_max_bytes: int = Field(
+        default=1024**3, gt=0, description="The most bytes the feedback pool keeps."
+    )
+    feedback_client_max_bytes: int = Field(
+        default=50 * 1024**2, gt=0, description="The most bytes one client's clips may take."
+    )
 
     @field_validator("runs", "cors_origins", "registry", mode="before")
     @classmethod

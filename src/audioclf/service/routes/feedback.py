@@ -4,7 +4,9 @@ How the clip reaches the pool: nothing is stored at predict time. When the user 
 consent, the browser sends the same clip again with the correction, and the server keeps
 it only if its SHA-256 equals the hash logged with the prediction. So audio without
 consent never touches the disk, and a prediction id cannot be used to plant another clip
-in the training pool. The body is parsed in memory (no temporary files).
+in the training pool. The body is parsed in memory (no temporary files); the pool keeps
+the decoded samples (FLAC), bounded in total and per client (``feedback_max_bytes``,
+``feedback_client_max_bytes``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from audioclf.registry.feedback import FeedbackError, add_feedback
+from audioclf.registry.feedback_pool import PoolQuota, client_id
 from audioclf.registry.predictions import PredictionLog
-from audioclf.service.deps import RateLimited, SettingsDep
-from audioclf.service.limits import multipart_file, read_body
+from audioclf.service.deps import RateLimited, SettingsDep, client_key
+from audioclf.service.limits import decode_audio, multipart_file, read_body
 from audioclf.service.schemas import ErrorResponse
 
 router = APIRouter(tags=["feedback"], dependencies=[RateLimited])
@@ -127,6 +130,9 @@ def _text(value: bytes | None, name: str) -> str:
             404: "Unknown prediction id.",
             409: "This prediction already has feedback.",
             413: "Upload too big.",
+            422: "The clip cannot be decoded.",
+            429: "This client's share of the feedback pool is used up.",
+            507: "The feedback pool is full.",
         }.items()
     },
 )
@@ -145,6 +151,15 @@ async def send_feedback(request: Request, settings: SettingsDep) -> FeedbackResp
     clip = get("file", False)
     if not prediction_id or not label:
         raise HTTPException(400, "feedback needs a prediction_id and a label")
+    decoded = None
+    if clip and consent:
+        decoded = await decode_audio(
+            clip,
+            max_seconds=settings.max_audio_seconds,
+            timeout=settings.decode_timeout_seconds,
+        )
+    quota = PoolQuota(settings.feedback_max_bytes, settings.feedback_client_max_bytes)
+    client = client_id(client_key(request), request.app.state.client_salt)
     log: PredictionLog = request.app.state.prediction_log
     await anyio.to_thread.run_sync(log.flush)  # the prediction may still be queued
     try:
@@ -157,7 +172,9 @@ async def send_feedback(request: Request, settings: SettingsDep) -> FeedbackResp
                 who=who,
                 consent=consent,
                 clip=clip or None,
-                filename="upload.bin",
+                decoded=decoded,
+                client=client,
+                quota=quota,
             )
         )
     except FeedbackError as err:
