@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi import HTTPException
+from fastapi.testclient import TestClient
 
-from audioclf.service.limits import RateLimiter, multipart_file, retry_after_header
+from audioclf.service.limits import RateLimiter, WorkSlots, multipart_file, retry_after_header
+from tests.service.conftest import wav_bytes
 
 
 class Clock:
@@ -81,3 +85,28 @@ def test_multipart_without_boundary_is_bad_request() -> None:
     with pytest.raises(HTTPException) as err:
         multipart_file(b"--x\r\n", "multipart/form-data")
     assert err.value.status_code == 400
+
+
+def test_work_slots_refuse_past_the_limit_and_free_on_release() -> None:
+    slots = WorkSlots(2)
+    assert slots.try_acquire() and slots.try_acquire()
+    assert not slots.try_acquire() and slots.in_use == 2
+    slots.release()
+    assert slots.try_acquire()
+
+
+def test_a_busy_server_sheds_load_at_once_and_frees_its_slots(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(rate_limit_per_minute=0, max_concurrent_requests=1)
+    slots: WorkSlots = client.app.state.work_slots  # type: ignore[attr-defined]
+    assert slots.try_acquire()  # another request holds the only slot
+    busy = client.post("/v1/predict", files={"file": ("a.wav", wav_bytes(), "audio/wav")})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+    assert "busy" in busy.json()["detail"]
+    slots.release()
+    ok = client.post("/v1/predict", files={"file": ("a.wav", wav_bytes(), "audio/wav")})
+    assert ok.status_code == 200
+    bad = client.post("/v1/predict", files={"file": ("a.wav", b"not audio", "audio/wav")})
+    assert bad.status_code in (400, 415, 422)
+    assert slots.in_use == 0  # released after a success and after a refusal

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from starlette.requests import HTTPConnection
 
 from audioclf.service.engine import ModelPool
-from audioclf.service.limits import RateLimiter, retry_after_header
+from audioclf.service.limits import RateLimiter, WorkSlots, retry_after_header
 from audioclf.service.settings import Settings
 
 
@@ -48,6 +49,27 @@ def rate_limit(request: Request) -> None:
 
 
 RateLimited = Depends(rate_limit)
+
+BUSY_RETRY_SECONDS = 1.0
+
+
+async def work_slot(request: Request) -> AsyncIterator[None]:
+    """Hold one of the server's slots for expensive work while the request runs; 503 +
+    Retry-After at once when all ``max_concurrent_requests`` are taken."""
+    slots: WorkSlots = request.app.state.work_slots
+    if not slots.try_acquire():
+        raise HTTPException(
+            503,
+            f"the server is busy ({slots.limit} requests in progress); retry shortly",
+            headers=retry_after_header(BUSY_RETRY_SECONDS),
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+WorkSlot = Depends(work_slot)
 
 
 def require_admin(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:

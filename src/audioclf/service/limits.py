@@ -189,6 +189,33 @@ class RateLimiter:
             del self._hits[key]
 
 
+class WorkSlots:
+    """At most ``limit`` expensive requests (decode + inference) in progress at once; a
+    request past it is refused at once rather than queued until every request times
+    out (load shedding)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_use = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._in_use >= self.limit:
+                return False
+            self._in_use += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._in_use = max(0, self._in_use - 1)
+
+
 def retry_after_header(seconds: float) -> dict[str, str]:
     """A Retry-After header in whole seconds (at least 1)."""
     return {"Retry-After": str(max(1, math.ceil(seconds)))}

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(default=600.0, gt=0)
     decode_timeout_seconds: float = Field(default=10.0, gt=0)
     rate_limit_per_minute: int = Field(default=60, ge=0, description="Per client; 0 = off.")
+    max_concurrent_requests: int = Field(
+        default=16,
+        gt=0,
+        description="Predictions (decode + inference) in progress at once; past it 503 + "
+        "Retry-After at once.",
+    )
     api_key: str | None = Field(default=None, description="Admin key; unset = admin disabled.")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     timeline_window: float = Field(default=2.0, gt=0)

@@ -11,7 +11,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from audioclf.inference.timeline import TimelineError, default_vad, timeline
-from audioclf.service.deps import PoolDep, RateLimited, SettingsDep
+from audioclf.service.deps import PoolDep, RateLimited, SettingsDep, WorkSlot
 from audioclf.service.engine import ALL
 from audioclf.service.limits import decode_audio, read_audio_bytes
 from audioclf.service.registry_models import log_predictions
@@ -59,7 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[RateLimited])
+router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[RateLimited, WorkSlot])
 
 
 def _prediction(model: str, labels: list[str], probs: np.ndarray, ms: float) -> ModelPrediction:
