@@ -18,6 +18,7 @@ from audioclf.cli import serve as cli_serve
 from audioclf.cli.train import predict_cmd
 from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
+from audioclf.service.slow_clients import SlowClientGuard
 from tests.conftest import tone
 
 
@@ -56,6 +57,7 @@ def test_serve_cmd_runs_uvicorn(runs: list[Path], monkeypatch: pytest.MonkeyPatc
     assert "serving at http://127.0.0.1:8123" in result.output
     app, kw = calls[0]
     assert app.state.pool.names == ["cnn", "logreg"] and kw["port"] == 8123
+    assert kw["http"] is SlowClientGuard  # header and body read timeouts in the server
     result = CliRunner().invoke(_serve_app(), [*map(str, runs), "--workers", "2"])
     assert result.exit_code == 0, result.output
     app, kw = calls[1]

@@ -43,6 +43,7 @@ def serve_cmd(
     # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
     from audioclf.service.app import create_app
     from audioclf.service.settings import Settings
+    from audioclf.service.slow_clients import SlowClientGuard
 
     runs, registry = runs or [], registry or []
     if not runs and not registry:
@@ -84,7 +85,15 @@ def serve_cmd(
             workers=workers,
             log_level=log_level,
             proxy_headers=proxy_headers,
+            http=SlowClientGuard,
         )
         return
     app = create_app(Settings(runs=resolved, registry=registry))
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=proxy_headers,
+        http=SlowClientGuard,
+    )

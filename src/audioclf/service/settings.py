@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(default=600.0, gt=0)
     decode_timeout_seconds: float = Field(default=10.0, gt=0)
     rate_limit_per_minute: int = Field(default=60, ge=0, description="Per client; 0 = off.")
+    header_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Time a client has to send a request's headers."
+    )
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest pause allowed inside a request body."
+    )
     max_concurrent_requests: int = Field(
         default=16,
         gt=0,
