@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -83,7 +84,12 @@ def test_correct_a_result_with_consent_then_see_it_on_the_monitoring_page(
     control.locator("input[type=checkbox]").check()
     control.locator("button").click()
     p.wait_for_selector("text=clip kept for retraining")
-    assert [f.read_bytes() for f in (pool / "clips").iterdir()] == [clip.read_bytes()]
+    # the pool keeps the clip's decoded samples (FLAC), the same audio the page sent
+    (kept,) = (pool / "clips").iterdir()
+    samples, rate = sf.read(kept, dtype="float32")
+    sent, sent_rate = sf.read(clip, dtype="float32")
+    assert kept.suffix == ".flac" and rate == sent_rate
+    np.testing.assert_allclose(samples, sent, atol=1e-4)
     page.assert_clean()
 
     p.goto(f"{url}/static/monitor.html")
