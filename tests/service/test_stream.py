@@ -65,3 +65,44 @@ def test_stream_rejects_oversized_frames(make_client: Callable[..., TestClient])
     client = make_client(max_stream_frame_bytes=1024, rate_limit_per_minute=0)
     code, reason = _close_reason(client, "/v1/stream", np.zeros(1024, "<f4").tobytes())
     assert code == 1009 and "exceeds 1024" in reason
+
+
+def test_one_stream_cannot_ask_for_more_predictions_than_its_budget(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(rate_limit_per_minute=0, stream_predictions_per_minute=3)
+    hop = np.zeros(8000, "<f4").tobytes()  # 0.5 s at 16 kHz: one prediction each
+    with client.websocket_connect("/v1/stream?model=cnn") as ws:
+        for _ in range(3):
+            ws.send_bytes(hop)
+            assert "probabilities" in ws.receive_json()
+        ws.send_bytes(hop)
+        with pytest.raises(WebSocketDisconnect) as err:
+            ws.receive_json()
+    assert err.value.code == 1008 and "more than 3 predictions a minute" in err.value.reason
+
+
+def test_an_idle_stream_is_closed(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(rate_limit_per_minute=0, stream_idle_seconds=0.3)
+    code, reason = _close_reason(client, "/v1/stream?model=cnn")
+    assert code == 1008 and "no audio for 0.3 s" in reason
+
+
+def test_streams_are_capped_per_client_and_in_total(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(rate_limit_per_minute=0, max_streams=3, max_streams_per_client=2)
+    with (
+        client.websocket_connect("/v1/stream?model=cnn"),
+        client.websocket_connect("/v1/stream?model=cnn"),
+    ):
+        code, reason = _close_reason(client, "/v1/stream?model=cnn")
+        assert code == 1008 and "2 live streams open already" in reason
+        # another client may still open one, up to the server's total
+        streams = client.app.state.streams  # type: ignore[attr-defined]
+        assert streams.acquire("other") is None
+        code, reason = _close_reason(client, "/v1/stream?model=cnn")
+        assert code == 1013 and "3 live streams open" in reason
+        streams.release("other")
+    # closed streams give their slots back
+    assert client.app.state.streams.open == 0  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from audioclf.registry.db import session_factory
 from audioclf.registry.predictions import PredictionLog
 from audioclf.service.engine import ModelNotServedError
-from audioclf.service.limits import RateLimiter, WorkSlots
+from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
 from audioclf.service.registry_models import close_registry, make_pool
 from audioclf.service.routes import admin, feedback, health, models, monitoring, predict, stream
 from audioclf.service.settings import Settings, get_settings
@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     app.state.pool = pool
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.work_slots = WorkSlots(settings.max_concurrent_requests)
+    app.state.streams = ConnectionSlots(settings.max_streams, settings.max_streams_per_client)
     app.state.observer = observer
     for router in (models.router, predict.router, stream.router, admin.router):
         app.include_router(router, prefix="/v1")

@@ -216,6 +216,40 @@ class WorkSlots:
             self._in_use = max(0, self._in_use - 1)
 
 
+class ConnectionSlots:
+    """Open long-lived connections (live streams), at most ``total`` in all and
+    ``per_client`` for one client key."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> str | None:
+        """Take a slot for ``key``: None when taken, else why not."""
+        with self._lock:
+            if sum(self._open.values()) >= self.total:
+                return f"the server has its {self.total} live streams open; retry later"
+            if self._open.get(key, 0) >= self.per_client:
+                return f"this client has {self.per_client} live streams open already"
+            self._open[key] = self._open.get(key, 0) + 1
+            return None
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            left = self._open.get(key, 0) - 1
+            if left > 0:
+                self._open[key] = left
+            else:
+                self._open.pop(key, None)
+
+    @property
+    def open(self) -> int:
+        with self._lock:
+            return sum(self._open.values())
+
+
 def retry_after_header(seconds: float) -> dict[str, str]:
     """A Retry-After header in whole seconds (at least 1)."""
     return {"Retry-After": str(max(1, math.ceil(seconds)))}

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     stream_window: float = Field(default=2.0, gt=0)
     stream_hop: float = Field(default=0.5, gt=0)
     max_stream_frame_bytes: int = Field(default=1024 * 1024, gt=0)
+    stream_predictions_per_minute: int = Field(
+        default=240, gt=0, description="Predictions one live stream may ask for per minute."
+    )
+    stream_idle_seconds: float = Field(
+        default=30.0, gt=0, description="A live stream silent this long is closed."
+    )
+    max_streams: int = Field(default=32, gt=0, description="Live streams open at once.")
+    max_streams_per_client: int = Field(
+        default=4, gt=0, description="Live streams one client address may hold open."
+    )
     batch_wait_ms: float = Field(default=0.0, ge=0)
     max_batch: int = Field(default=16, gt=0)
     registry: Annotated[list[str], NoDecode] = Field(

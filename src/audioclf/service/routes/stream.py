@@ -3,21 +3,29 @@
 Protocol: the client MAY first send a text frame ``{"sample_rate": 48000}`` (default
 16000), then binary frames of little-endian float32 mono samples. Every ``hop`` seconds of
 new audio the server answers ``{"t", "model", "probabilities", "top"}`` computed on the
-last ``window`` seconds, resampled to the model's rate. Bad input closes the socket with
-code 1003 (or 1009 for an oversized frame) and a reason.
+last ``window`` seconds, resampled to the model's rate.
+
+Bounded per connection and per server: at most ``max_streams`` streams open, and
+``max_streams_per_client`` per client address (1013 past the first, 1008 past the
+second); at most ``stream_predictions_per_minute`` predictions per stream; a stream that
+sends nothing for ``stream_idle_seconds`` is closed. Every close carries a code and a
+reason: 1003 bad input, 1009 an oversized frame, 1008 a limit, 1011 a server error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
+import anyio
 import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from audioclf.service.deps import client_key
 from audioclf.service.engine import ModelPool
-from audioclf.service.limits import RateLimiter
+from audioclf.service.limits import ConnectionSlots, RateLimiter
 from audioclf.service.settings import Settings
 
 log = logging.getLogger("audioclf.service")
@@ -75,13 +83,29 @@ def parse_frame(data: bytes, max_bytes: int) -> np.ndarray:
 @router.websocket("/stream")
 async def stream_predictions(websocket: WebSocket, model: str | None = None) -> None:
     """Rolling predictions over live audio chunks."""
-    settings: Settings = websocket.app.state.settings
-    pool: ModelPool = websocket.app.state.pool
+    streams: ConnectionSlots = websocket.app.state.streams
     limiter: RateLimiter = websocket.app.state.limiter
+    key = client_key(websocket)
     await websocket.accept()
-    if limiter.check(client_key(websocket)) is not None:
+    if limiter.check(key) is not None:
         await websocket.close(status.WS_1008_POLICY_VIOLATION, "rate limit reached; retry later")
         return
+    refused = streams.acquire(key)
+    if refused is not None:
+        total = refused.startswith("the server")
+        code = status.WS_1013_TRY_AGAIN_LATER if total else status.WS_1008_POLICY_VIOLATION
+        await websocket.close(code, refused)
+        return
+    try:
+        await _serve_stream(websocket, model)
+    finally:
+        streams.release(key)
+
+
+async def _serve_stream(websocket: WebSocket, model: str | None) -> None:
+    """One stream, from its first frame to its close frame."""
+    settings: Settings = websocket.app.state.settings
+    pool: ModelPool = websocket.app.state.pool
     name = model or (pool.names[0] if pool.names else "")
     if name not in pool.models:
         loaded = ", ".join(pool.names) or "none"
@@ -90,13 +114,14 @@ async def stream_predictions(websocket: WebSocket, model: str | None = None) -> 
         )
         return
     predictor = pool.get(name)
+    budget = RateLimiter(settings.stream_predictions_per_minute)
     rate = DEFAULT_RATE
     buffer = np.zeros(0, dtype=np.float32)
     received = 0
     pending = 0
     try:
         while True:
-            message = await websocket.receive()
+            message = await _receive(websocket, settings.stream_idle_seconds)
             if message["type"] == "websocket.disconnect":
                 break
             if message.get("text") is not None:
@@ -113,6 +138,12 @@ async def stream_predictions(websocket: WebSocket, model: str | None = None) -> 
             if pending < hop:
                 continue
             pending %= hop
+            if budget.check("stream") is not None:
+                raise StreamError(
+                    f"more than {budget.per_minute} predictions a minute on one stream; "
+                    "send audio at its real pace",
+                    status.WS_1008_POLICY_VIOLATION,
+                )
             result = (await pool.predict(name, buffer, rate))[0]
             best = int(np.argmax(result.probabilities))
             await websocket.send_json(
@@ -131,4 +162,20 @@ async def stream_predictions(websocket: WebSocket, model: str | None = None) -> 
         await websocket.close(err.code, str(err))
     except WebSocketDisconnect:
         pass
+    except Exception:
+        log.exception("stream failed")
+        await websocket.close(status.WS_1011_INTERNAL_ERROR, "the server failed on this stream")
     log.info("stream model=%s seconds=%.2f", name, received / rate)
+
+
+async def _receive(websocket: WebSocket, idle_seconds: float) -> MutableMapping[str, Any]:
+    """The next message, or a :class:`StreamError` (1008) after ``idle_seconds`` of none."""
+    try:
+        with anyio.fail_after(idle_seconds):
+            message = await websocket.receive()
+    except TimeoutError:
+        raise StreamError(
+            f"no audio for {idle_seconds:g} s; the stream is closed",
+            status.WS_1008_POLICY_VIOLATION,
+        ) from None
+    return message
