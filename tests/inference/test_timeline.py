@@ -9,6 +9,7 @@ import pytest
 
 from audioclf.formats.runfolder import ModelCard
 from audioclf.inference.timeline import (
+    TimelineCancelledError,
     TimelineError,
     default_vad,
     timeline,
@@ -80,3 +81,17 @@ def test_default_vad_follows_the_task() -> None:
 def test_timeline_refuses_an_unknown_vad_method() -> None:
     with pytest.raises(TimelineError, match="silero, energy, none"):
         timeline(FakePredictor(), tone(), vad="magic")  # type: ignore[arg-type]
+
+
+def test_a_cancelled_timeline_stops_between_chunks() -> None:
+    fake = FakePredictor()
+    y = tone(60.0, SR)  # 60 one-second windows, all voiced: four chunks of 16
+    calls: list[int] = []
+
+    def cancelled() -> bool:
+        calls.append(len(fake.seen))
+        return len(fake.seen) >= 16  # stop once the first chunk is scored
+
+    with pytest.raises(TimelineCancelledError, match="after 16 of 60 windows"):
+        timeline(fake, y, window=1.0, hop=1.0, vad="none", cancelled=cancelled)  # type: ignore[arg-type]
+    assert len(fake.seen) == 16 and calls == [0, 16]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -55,3 +56,12 @@ def test_timeline_parameter_errors(client: TestClient) -> None:
     assert r.status_code == 400 and "vad" in r.json()["detail"]
     r = client.post("/v1/predict/timeline?model=zzz", content=_clip())
     assert r.status_code == 404
+
+
+def test_a_timeline_past_its_deadline_is_stopped(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(rate_limit_per_minute=0, work_timeout_seconds=0.001)
+    r = client.post(
+        "/v1/predict/timeline?model=cnn&window=1&hop=0.25&vad=none",
+        files={"file": ("long.wav", _clip(), "audio/wav")},
+    )
+    assert r.status_code == 503 and "longer than 0.001 s" in r.json()["detail"]

@@ -2,11 +2,13 @@
 
 Speech models find voice with silero-vad, music and environmental-sound models with an
 energy detector (:mod:`audioclf.features.vad`). Windows without voice are reported but
-not classified.
+not classified. The windows are scored :data:`CHUNK_WINDOWS` at a time, and a caller can
+stop the work between chunks (``cancelled``: a client gone, a deadline passed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +17,18 @@ from audioclf.features.vad import VAD_METHODS, VadMethod, voiced_regions
 from audioclf.formats.runfolder import ModelCard
 from audioclf.inference.predictor import Predictor
 
+CHUNK_WINDOWS = 16
+"""Windows scored per call; ``cancelled`` is checked between calls."""
 NON_SPEECH_WORDS = ("music", "genre", "environment", "esc", "urban", "sound", "bird", "instrument")
 MIN_VOICED_FRACTION = 0.1
 
 
 class TimelineError(ValueError):
     """Bad timeline parameters (window, hop or VAD method)."""
+
+
+class TimelineCancelledError(RuntimeError):
+    """The caller stopped the timeline before every window was scored."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,18 @@ def windows(duration: float, window: float, hop: float) -> list[tuple[float, flo
         start += hop
 
 
+def _scored(
+    predictor: Predictor, chunks: list[np.ndarray], cancelled: Callable[[], bool] | None
+) -> list[np.ndarray]:
+    """Each chunk's probabilities, :data:`CHUNK_WINDOWS` chunks per call."""
+    rows: list[np.ndarray] = []
+    for start in range(0, len(chunks), CHUNK_WINDOWS):
+        if cancelled is not None and cancelled():
+            raise TimelineCancelledError(f"stopped after {start} of {len(chunks)} windows")
+        rows.extend(predictor.predict_proba(chunks[start : start + CHUNK_WINDOWS]))
+    return rows
+
+
 def _overlap(span: tuple[float, float], regions: list[tuple[float, float]]) -> float:
     return sum(max(0.0, min(span[1], e) - max(span[0], s)) for s, e in regions)
 
@@ -74,8 +94,10 @@ def timeline(
     window: float = 2.0,
     hop: float = 1.0,
     vad: VadMethod | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[Segment]:
-    """Classify each voiced window of ``y`` (mono, at ``predictor.sample_rate``)."""
+    """Classify each voiced window of ``y`` (mono, at ``predictor.sample_rate``); raise
+    :class:`TimelineCancelledError` as soon as ``cancelled()`` is true between chunks."""
     sr = predictor.sample_rate
     method: VadMethod = vad or default_vad(predictor.card)
     if method not in VAD_METHODS:
@@ -86,7 +108,7 @@ def timeline(
         _overlap(span, regions) >= MIN_VOICED_FRACTION * (span[1] - span[0]) for span in spans
     ]
     chunks = [y[int(s * sr) : int(e * sr)] for (s, e), v in zip(spans, voiced, strict=True) if v]
-    probs = iter(predictor.predict_proba(chunks)) if chunks else iter(())
+    probs = iter(_scored(predictor, chunks, cancelled))
     segments = []
     for span, is_voiced in zip(spans, voiced, strict=True):
         if not is_voiced:

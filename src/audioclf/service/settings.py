@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest pause allowed inside a request body."
     )
+    work_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A timeline still scoring after this long is stopped (503).",
+    )
     max_concurrent_requests: int = Field(
         default=16,
         gt=0,

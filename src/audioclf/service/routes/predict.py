@@ -6,11 +6,11 @@ import logging
 import time
 from typing import Annotated, Any, Literal
 
-import anyio
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from audioclf.inference.timeline import TimelineError, default_vad, timeline
+from audioclf.inference.timeline import TimelineCancelledError, TimelineError, default_vad, timeline
+from audioclf.service.cancel import run_cancellable
 from audioclf.service.deps import PoolDep, RateLimited, SettingsDep, WorkSlot
 from audioclf.service.engine import ALL
 from audioclf.service.limits import decode_audio, read_audio_bytes
@@ -153,8 +153,13 @@ async def predict_timeline(
         )
     method = vad or default_vad(predictor.card)
     try:
-        segments = await anyio.to_thread.run_sync(
-            lambda: timeline(predictor, audio.samples, window=window, hop=hop, vad=method)
+        segments = await run_cancellable(
+            lambda stop: timeline(
+                predictor, audio.samples, window=window, hop=hop, vad=method, cancelled=stop.is_set
+            ),
+            request,
+            deadline=settings.work_timeout_seconds,
+            cancelled=TimelineCancelledError,
         )
     except TimelineError as err:
         raise HTTPException(400, str(err)) from None
