@@ -18,6 +18,7 @@ from audioclf.models import (
     pretrained,
     recurrent,
     spectrogram,
+    student,
     waveform,
 )
 from audioclf.models.registry import (
@@ -49,5 +50,6 @@ __all__ = [
     "recurrent",
     "register_model",
     "spectrogram",
+    "student",
     "waveform",
 ]

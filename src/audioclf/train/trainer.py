@@ -13,7 +13,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,14 @@ from audioclf.train.data import Augment, LoadedSplit, class_weights, predict_spl
 CHECKPOINT = "checkpoint.pt"
 BEST_WEIGHTS = "model.pt"
 HISTORY = "history.csv"
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""Inputs, class indices (what the train accuracy counts) and target rows (what the loss
+and mixup see)."""
+Batches = Callable[[np.random.Generator], Iterable[Batch]]
+"""One epoch of batches, drawn from the training loop's generator."""
+Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""Loss of ``(logits, target rows)``."""
 
 
 def seed_everything(seed: int) -> None:
@@ -111,6 +119,12 @@ class FitResult:
     stopped_early: bool = False
 
 
+def _one_hot(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]], n_classes: int) -> Iterator[Batch]:
+    """``(x, y)`` batches with one-hot target rows."""
+    for x, y in pairs:
+        yield x, y, nn.functional.one_hot(y, n_classes).float()
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
@@ -151,8 +165,17 @@ def fit(
     augment: Augment | None = None,
     resume: bool = False,
     progress: bool = True,
+    batches: Batches | None = None,
+    criterion: Criterion | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``train``, select the best epoch on ``val`` (never the test set)."""
+    """Train ``model`` on ``train``, select the best epoch on ``val`` (never the test set).
+
+    By default a batch is random crops of ``train`` with one-hot targets and the loss is
+    the cross-entropy. ``batches`` and ``criterion`` replace them — the targets are then
+    whatever rows ``batches`` yields (mixup mixes them like one-hot rows) and ``train``
+    only sets the steps per epoch and the class weights — which is how
+    :mod:`audioclf.train.distill` trains on a teacher's probabilities.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
     # The planned number of epochs; a time budget re-plans it after each epoch, and the
@@ -175,7 +198,9 @@ def fit(
     )
     judged: nn.Module = averaged.module if averaged is not None else model
     weights = class_weights(train.targets, n_classes) if config.class_weights else None
-    criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    loss_of: Criterion = criterion or nn.CrossEntropyLoss(
+        weight=weights, label_smoothing=config.label_smoothing
+    )
     rng = np.random.default_rng(config.seed)
 
     start_epoch = 0
@@ -219,17 +244,24 @@ def fit(
             t0 = time.perf_counter()
             model.train()
             loss_sum, correct, seen = 0.0, 0, 0
-            for x, y in train_batches(
-                train, config.batch_size, n_samples, config.sample_rate, rng, augment
-            ):
-                target = nn.functional.one_hot(y, n_classes).float()
+            epoch_batches = (
+                batches(rng)
+                if batches is not None
+                else _one_hot(
+                    train_batches(
+                        train, config.batch_size, n_samples, config.sample_rate, rng, augment
+                    ),
+                    n_classes,
+                )
+            )
+            for x, y, target in epoch_batches:
                 if config.mixup > 0 and len(y) > 1:
                     lam = float(rng.beta(config.mixup, config.mixup))
                     perm = torch.from_numpy(rng.permutation(len(y)))
                     x = lam * x + (1 - lam) * x[perm]
                     target = lam * target + (1 - lam) * target[perm]
                 logits = model(x)
-                loss = criterion(logits, target)
+                loss = loss_of(logits, target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -19,6 +19,7 @@ from audioclf.formats.runfolder import (
 )
 from audioclf.inference.predictor import Predictor
 from audioclf.train.auto import select
+from audioclf.train.auto.candidates import SelectionError
 from audioclf.train.classical import VIEW_GAIN
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
@@ -272,3 +273,24 @@ def test_cli_train_auto_with_a_candidate_list(tmp_path: Path) -> None:
     args = ["train", "--data", str(manifest), "--model", "auto", "--config", str(bad)]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--no-progress"])
     assert result.exit_code != 0 and "unknown model 'lgoreg'" in result.output
+
+
+def test_auto_can_distil_a_student_onto_the_front(tmp_path: Path) -> None:
+    manifest = make_corpus(tmp_path / "corpus")
+    config = _auto(manifest, ["logreg"], tolerance=1.0)
+    config.model_options["student"] = True
+    result = train_run(config, tmp_path / "run", progress=False)
+    selection = result.metrics["selection"]
+    front = {row["model"]: row for row in selection["front"]}
+    assert set(front) == {"logreg", "student"}
+    student = json.loads((tmp_path / "run" / "candidates" / "student" / "metrics.json").read_text())
+    assert student["distilled_from"] == "logreg"  # the accurate model is the teacher
+    # its split is the selection's: the same test clips as every candidate
+    assert (tmp_path / "run" / "candidates" / "student" / "splits" / "test.jsonl").read_text() == (
+        tmp_path / "run" / "splits" / "test.jsonl"
+    ).read_text()
+    assert selection["chosen"] == min(front, key=lambda name: front[name]["latency_ms"])
+    with pytest.raises(SelectionError, match="student must be true or false"):
+        bad = _auto(manifest, ["logreg"])
+        bad.model_options["student"] = "yes"
+        train_run(bad, tmp_path / "bad", progress=False)

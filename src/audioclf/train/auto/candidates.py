@@ -71,6 +71,7 @@ def candidates(config: TrainConfig) -> list[Candidate]:
     options = dict(config.model_options)
     named = options.pop("candidates", None)
     options.pop("ensemble", None)
+    options.pop("student", None)
     names = list(named) if named is not None else list(CANDIDATES)
     if not names or not all(isinstance(n, str) for n in names):
         raise SelectionError("model_options.candidates must be a non-empty list of model names")
@@ -81,7 +82,8 @@ def candidates(config: TrainConfig) -> list[Candidate]:
     stray = sorted(set(options) - set(names))
     if stray:
         raise SelectionError(
-            f"model_options of an auto run are `candidates`, `ensemble` and per-candidate "
+            f"model_options of an auto run are `candidates`, `ensemble`, `student` and "
+            f"per-candidate "
             f"options keyed by a candidate's name; {stray} is none of these"
         )
     if named is None:
@@ -101,6 +103,16 @@ def candidates(config: TrainConfig) -> list[Candidate]:
             "candidates only (model_options: {candidates: [compare_logreg, ...]})"
         )
     return sorted(chosen, key=lambda c: not c.classical)
+
+
+def wants_student(config: TrainConfig) -> bool:
+    """``model_options.student`` (default false): distil the accurate model into the
+    compact ``student`` (train/distill.py) and put it on the front. Off by default until
+    the benchmark shows it earns the minutes its teacher's scoring costs."""
+    value = config.model_options.get("student", False)
+    if not isinstance(value, bool):
+        raise SelectionError(f"model_options.student must be true or false, not {value!r}")
+    return value
 
 
 def wants_ensemble(config: TrainConfig) -> bool:

@@ -34,16 +34,25 @@ from audioclf.formats.manifest import Manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.inference.latency import measure_latency
 from audioclf.models.shared_fits import sharing
-from audioclf.train.auto.candidates import Candidate, SelectionError, candidates, wants_ensemble
+from audioclf.train.auto.candidates import (
+    Candidate,
+    SelectionError,
+    candidates,
+    wants_ensemble,
+    wants_student,
+)
 from audioclf.train.auto.front import Choice, Point, choose, front_rows
 from audioclf.train.auto.inner_cv import inner_cv_scores
 from audioclf.train.auto.judge import best_of, ensemble_pair
 from audioclf.train.auto.keep import CANDIDATE_DIR, build_pair, keep_best, pair_name
 from audioclf.train.config import TrainConfig
+from audioclf.train.distill import STUDENT, distill_student
 from audioclf.train.single import RunResult, resolve_splits, train_single
 
 FRONT_SECONDS = 3.0
 """The clip length the front's latencies are measured at."""
+STUDENT_SHARE = 0.25
+"""The share of ``--time-budget`` the distilled student's epochs get."""
 NEURAL_FLOOR = 0.4
 """The share of ``--time-budget`` the neural candidates get even when the classical ones
 overrun it (docs/design.md, "Fold time")."""
@@ -109,12 +118,37 @@ def select_run(
             facts["combine"] = "product"
     if teacher is None:
         raise SelectionError("no candidate has a validation score to compare")
+    if wants_student(config):
+        trained[STUDENT] = _student(config, run, trained[teacher], splits, resume, progress)
     seconds = time.perf_counter() - started + reused_seconds
     choice, rule = serve_choice(config, trained, teacher)
     if choice.name != teacher:
         facts.pop("members", None)
         facts.pop("combine", None)
     return keep_best(run, trained, seconds=seconds, best=choice.name, extra=facts | rule)
+
+
+def _student(
+    config: TrainConfig,
+    run: RunFolder,
+    teacher: RunResult,
+    splits: dict[str, Manifest],
+    resume: bool,
+    progress: bool,
+) -> RunResult:
+    """The accurate model distilled into ``candidates/student`` on the selection's split
+    (reused when a resumed selection finished it). Its epochs get
+    :data:`STUDENT_SHARE` of ``--time-budget``; the teacher's scoring of the transfer
+    set comes on top (cached for the next run)."""
+    sub = RunFolder(run.root / CANDIDATE_DIR / STUDENT)
+    console.rule(f"student: distilled from {teacher.run_dir.name}")
+    if resume and sub.metrics.is_file() and sub.card.is_file():
+        return RunResult(sub.root, sub.read_metrics(), sub.read_card())
+    budget = config.time_budget * STUDENT_SHARE if config.time_budget else None
+    cand_config = _candidate_config(config, Candidate(STUDENT), budget, sub, resume=False)
+    return distill_student(
+        teacher.run_dir, cand_config, sub, splits=splits, resume=resume, progress=progress
+    )
 
 
 def serve_choice(
