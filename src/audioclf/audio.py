@@ -34,6 +34,10 @@ class AudioError(ValueError):
         message = f"{source}: {self.reason}"
         super().__init__(f"{message} ({detail})" if detail else message)
 
+    def __reduce__(self) -> tuple[type[AudioError], tuple[str, str]]:
+        # rebuilt from its parts when it crosses a process boundary (service/decode.py)
+        return (type(self), (self.source, self.detail))
+
 
 class EmptyAudioError(AudioError):
     reason = "the file is empty (0 bytes)"
@@ -178,6 +182,8 @@ def _decode_pyav(
         if not streams:
             return None
         stream = streams[0]
+        if stream.codec_context is None:
+            raise NotAudioError(name, "FFmpeg has no decoder for its audio stream")
         rate = int(stream.rate or stream.codec_context.sample_rate or 0)
         channels = int(stream.codec_context.channels or 0)
         fmt = (container.format.name or "ffmpeg").split(",")[0].upper()
@@ -244,15 +250,30 @@ def load_audio(
     samples, info = decode(source, max_seconds=max_seconds, name=label)
     if samples.shape[0] == 0:
         raise ZeroLengthAudioError(label)
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    # the channel mean in float64: in float32 the sum of two large finite samples is inf
+    mono = samples.mean(axis=1, dtype=np.float64) if samples.shape[1] > 1 else samples[:, 0]
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(mono).all():
         bad = int((~np.isfinite(mono)).sum())
         raise NonFiniteAudioError(label, f"{bad} of {len(mono)} samples")
     rate = sample_rate or info.sample_rate
     if rate != info.sample_rate:
-        mono = soxr.resample(mono, info.sample_rate, rate, quality="HQ").astype(np.float32)
+        mono = _resample(mono, info.sample_rate, rate, label)
     return Audio(mono, rate, info)
+
+
+def _resample(mono: np.ndarray, native: int, rate: int, label: str) -> np.ndarray:
+    """``mono`` resampled from ``native`` to ``rate`` Hz, refusing a result that is
+    empty (too few samples for one at ``rate``) or not finite (samples so large that
+    the filter overflows float32)."""
+    out = soxr.resample(mono, native, rate, quality="HQ").astype(np.float32)
+    if not len(out):
+        raise ZeroLengthAudioError(
+            label, f"{len(mono)} samples at {native} Hz are less than one at {rate} Hz"
+        )
+    if not np.isfinite(out).all():
+        raise NonFiniteAudioError(label, f"sample values too large to resample to {rate} Hz")
+    return out
 
 
 def load(

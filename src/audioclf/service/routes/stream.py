@@ -49,8 +49,9 @@ class StreamError(ValueError):
 def parse_config(text: str) -> int:
     """The sample rate announced by the client's first text frame (at most
     :data:`MAX_CONFIG_BYTES`; nesting deep enough to exhaust the parser's recursion is
-    refused like any other malformed JSON)."""
-    size = len(text.encode("utf-8"))
+    refused like any other malformed JSON). A lone surrogate (a str from a server that
+    did not check the frame's UTF-8) is counted, not fatal."""
+    size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CONFIG_BYTES:
         raise StreamError(
             f"config frame of {size} bytes exceeds {MAX_CONFIG_BYTES}",
