@@ -211,24 +211,17 @@ def test_openapi_schema_documents_the_api(client: TestClient) -> None:
     assert {"413", "415", "429"} <= set(predict["responses"])
 
 
-def test_slow_decoding_times_out(
-    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
+def test_slow_decoding_times_out(make_client: Callable[..., TestClient]) -> None:
+    from audioclf.service.decode import DecodePool
+    from tests.service.decoders import sleepy
 
-    from audioclf.service import limits
-
-    real = limits.load_audio
-
-    def slow(*args: object, **kwargs: object) -> object:
-        time.sleep(0.5)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(limits, "load_audio", slow)
-    client = make_client(decode_timeout_seconds=0.1, rate_limit_per_minute=0)
+    client = make_client(decode_timeout_seconds=0.5, rate_limit_per_minute=0)
+    app = client.app
+    app.state.decoder.close()  # type: ignore[attr-defined]
+    app.state.decoder = DecodePool(1, 2**31, function=sleepy)  # type: ignore[attr-defined]
     r = client.post("/v1/predict", content=wav_bytes())
     assert r.status_code == 422
-    assert "decoding took longer than 0.1 s" in r.json()["detail"]
+    assert "decoding took longer than 0.5 s" in r.json()["detail"]
 
 
 def test_predict_without_models_is_503(make_client: Callable[..., TestClient]) -> None:

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
 
 from audioclf.registry import Registry
 from audioclf.registry.db import session_factory
 from audioclf.registry.tables import FeedbackRow, ModelVersion, PredictionRow
+from audioclf.service.feedback_tokens import sign_prediction
 from tests.registry.dbs import BACKENDS, temporary_db
 from tests.service.conftest import STRONG_KEY, wav_bytes
 
@@ -52,10 +54,14 @@ def app_client(
     )
 
 
+TOKENS: dict[str, str] = {}  # prediction id -> the feedback token its response carried
+
+
 def _predict(client: TestClient, audio: bytes) -> dict:
     response = client.post("/v1/predict", files={"file": ("a.wav", audio, "audio/wav")})
     assert response.status_code == 200, response.text
     result: dict = response.json()["results"][0]
+    TOKENS[result["prediction_id"]] = result["feedback_token"]
     return result
 
 
@@ -67,8 +73,15 @@ def _feedback(
     consent: bool = False,
     audio: bytes | None = None,
     who: str = "tester",
+    token: str | None = None,
 ) -> Any:
-    data = {"prediction_id": pid, "label": label, "who": who, "consent": str(consent).lower()}
+    data = {
+        "prediction_id": pid,
+        "feedback_token": TOKENS.get(pid, "") if token is None else token,
+        "label": label,
+        "who": who,
+        "consent": str(consent).lower(),
+    }
     files = {"file": ("a.wav", audio, "audio/wav")} if audio is not None else None
     return client.post("/v1/feedback", data=data, files=files)
 
@@ -197,9 +210,52 @@ def test_bad_feedback_is_refused_clearly(
     app_client: TestClient, pid: str | None, label: str, status: int
 ) -> None:
     real = _predict(app_client, wav_bytes())["prediction_id"]
-    response = _feedback(app_client, pid or real, label)
+    secret = app_client.app.state.feedback_secret  # type: ignore[attr-defined]
+    token = sign_prediction(secret, pid) if pid else None  # a signed id the registry lacks
+    response = _feedback(app_client, pid or real, label, token=token)
     assert response.status_code == status
     assert response.json()["detail"]
+
+
+def test_feedback_needs_the_token_of_its_own_prediction(
+    app_client: TestClient, registry: Registry, tmp_path: Path
+) -> None:
+    audio = wav_bytes()
+    first, second = _predict(app_client, audio), _predict(app_client, audio)
+    pid = first["prediction_id"]
+    forged = first["feedback_token"][:-2] + ("AA" if first["feedback_token"][-2:] != "AA" else "BB")
+    for token, says in [
+        ("", "needs the `feedback_token`"),
+        (forged, "not valid"),
+        (second["feedback_token"], "another prediction"),
+        (sign_prediction("another server's secret", pid), "not valid"),
+    ]:
+        response = _feedback(app_client, pid, "high", consent=True, audio=audio, token=token)
+        assert response.status_code == 403 and says in response.json()["detail"], response.text
+    assert _pool_files(tmp_path / "pool") == []
+    with registry.sessions() as s:
+        assert s.scalar(select(FeedbackRow)) is None
+    assert _feedback(app_client, pid, "high", consent=True, audio=audio).status_code == 200
+
+
+def test_a_rejected_insert_leaves_no_clip_in_the_pool(
+    app_client: TestClient, registry: Registry, tmp_path: Path
+) -> None:
+    audio = wav_bytes()
+    result = _predict(app_client, audio)
+
+    def refuse(*args: object) -> None:
+        raise IntegrityError("INSERT INTO feedback", {}, Exception("refused by the database"))
+
+    event.listen(FeedbackRow, "before_insert", refuse)
+    try:
+        response = _feedback(app_client, result["prediction_id"], "high", consent=True, audio=audio)
+    finally:
+        event.remove(FeedbackRow, "before_insert", refuse)
+    assert response.status_code == 409
+    assert _pool_files(tmp_path / "pool") == []
+    with registry.sessions() as s:
+        assert s.scalar(select(FeedbackRow)) is None
 
 
 def test_monitoring_needs_the_key_and_counts_traffic_and_disagreement(

@@ -1,9 +1,16 @@
 """Feedback on a logged prediction: the correct label, who gave it, and (with consent)
 the clip itself, checked against the prediction's audio hash and kept in the pool as its
-decoded samples, within the pool's quota (registry/feedback_pool.py)."""
+decoded samples, within the pool's quota (registry/feedback_pool.py).
+
+Order of writes: the feedback row is inserted and flushed in a transaction, then the clip
+and its pool row are written, then the transaction commits. A rejected insert writes no
+clip; a commit that fails after the clip was written leaves a clip the registry does not
+know, which :func:`sweep_orphans` removes (the server runs it at start-up, retraining
+before it reads the pool)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audioclf.audio import Audio
 from audioclf.registry.db import RegistryError
-from audioclf.registry.feedback_pool import PoolFullError, PoolQuota, add_clip
+from audioclf.registry.feedback_pool import (
+    GRACE_SECONDS,
+    PoolFullError,
+    PoolQuota,
+    add_clip,
+    clip_file,
+    prune,
+)
 from audioclf.registry.predictions import audio_hash
 from audioclf.registry.tables import FeedbackRow, ModelVersion, PredictionRow, utcnow
 
@@ -80,7 +94,6 @@ def add_feedback(
             raise FeedbackError(f"prediction {prediction_id} already has feedback", 409)
         model_name, predicted = prediction.model_name, prediction.top_label
         expected_hash = prediction.audio_sha256
-    clip_path: Path | None = None
     if clip is not None:
         if audio_hash(clip) != expected_hash:
             raise FeedbackError(
@@ -89,19 +102,7 @@ def add_feedback(
             )
         if decoded is None:
             raise FeedbackError("the clip could not be decoded", 422)
-        try:
-            clip_path = add_clip(
-                pool_dir,
-                prediction_id,
-                decoded.samples,
-                decoded.sample_rate,
-                correct_label,
-                model_name,
-                client=client,
-                quota=quota,
-            )
-        except PoolFullError as err:
-            raise FeedbackError(str(err), err.status) from None
+    clip_path = clip_file(pool_dir, prediction_id) if clip is not None else None
     try:
         with sessions.begin() as session:
             session.add(
@@ -114,6 +115,56 @@ def add_feedback(
                     clip_path=str(clip_path) if clip_path else None,
                 )
             )
+            session.flush()  # a duplicate fails here, before anything is written
+            if clip_path is not None and decoded is not None:
+                _keep_clip(
+                    pool_dir, prediction_id, decoded, correct_label, model_name, client, quota
+                )
     except IntegrityError:
         raise FeedbackError(f"prediction {prediction_id} already has feedback", 409) from None
     return FeedbackResult(prediction_id, predicted, correct_label, clip_path is not None)
+
+
+def _keep_clip(
+    pool_dir: Path,
+    prediction_id: str,
+    decoded: Audio,
+    label: str,
+    model: str,
+    client: str,
+    quota: PoolQuota | None,
+) -> None:
+    """Write the clip and its pool row (inside the feedback's transaction: a full pool
+    raises and the insert rolls back)."""
+    try:
+        add_clip(
+            pool_dir,
+            prediction_id,
+            decoded.samples,
+            decoded.sample_rate,
+            label,
+            model,
+            client=client,
+            quota=quota,
+        )
+    except PoolFullError as err:
+        raise FeedbackError(str(err), err.status) from None
+
+
+def sweep_orphans(
+    sessions: sessionmaker[Session], pool_dir: Path, *, grace_seconds: float = GRACE_SECONDS
+) -> list[str]:
+    """Remove pool clips and rows the registry has no feedback for (left by an insert
+    that failed after its clip was written); return their prediction ids."""
+
+    def known(ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        with sessions() as session:
+            rows = session.scalars(
+                select(FeedbackRow.prediction_id).where(
+                    FeedbackRow.prediction_id.in_(wanted), FeedbackRow.clip_path.is_not(None)
+                )
+            )
+            return set(rows)
+
+    return prune(pool_dir, known, grace_seconds=grace_seconds)

@@ -14,6 +14,13 @@ past ``client_bytes``, is refused (:class:`PoolFullError`) and nothing is writte
 quota is checked and the row appended under one exclusive ``flock`` of the manifest, so
 concurrent server workers can neither interleave lines nor overshoot the quota together;
 clip files are written to a temporary name and renamed.
+
+The registry database is the record of what the pool holds: feedback is inserted in a
+transaction that writes the clip before it commits (registry/feedback.py), so a failed
+insert can leave a clip and its row behind but never a database row without its clip.
+:func:`prune` removes such leftovers (rows the registry does not know, and files no row
+names) once they are older than a grace period, so a write still in progress in another
+server process is never taken for one.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import hashlib
 import io
 import json
 import os
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -35,6 +44,7 @@ from audioclf.formats.manifest import Manifest, read_manifest
 
 MANIFEST = "manifest.jsonl"
 SUFFIX = ".flac"
+GRACE_SECONDS = 600.0
 
 
 class PoolFullError(ValueError):
@@ -55,6 +65,11 @@ class PoolQuota:
 
 def pool_manifest(pool_dir: Path) -> Path:
     return pool_dir / MANIFEST
+
+
+def clip_file(pool_dir: Path, prediction_id: str) -> Path:
+    """Where the pool keeps the clip of ``prediction_id``."""
+    return pool_dir / "clips" / f"{prediction_id}{SUFFIX}"
 
 
 def client_id(address: str, salt: str) -> str:
@@ -87,9 +102,8 @@ def add_clip(
     when the quota has no room."""
     quota = quota or PoolQuota()
     data = encode_flac(samples, sample_rate)
-    clips = pool_dir / "clips"
-    clips.mkdir(parents=True, exist_ok=True)
-    path = clips / f"{prediction_id}{SUFFIX}"
+    path = clip_file(pool_dir, prediction_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
     row = {
         "id": f"feedback/{prediction_id}",
         "path": str(path.resolve()),
@@ -99,6 +113,7 @@ def add_clip(
         "model": model,
         "bytes": len(data),
         "client": client,
+        "added": time.time(),
     }
     with pool_manifest(pool_dir).open("a+", encoding="utf-8") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -118,14 +133,8 @@ def _check_room(manifest: IO[str], size: int, client: str, quota: PoolQuota) -> 
     quota or ``client``'s share, as the manifest (open, locked) records them."""
     manifest.seek(0)
     total = mine = 0
-    for line in manifest:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(row, dict):
-            continue
-        used = int(row.get("bytes") or 0)
+    for row in _rows(manifest):
+        used = _int(row.get("bytes"))
         total += used
         if client and row.get("client") == client:
             mine += used
@@ -139,6 +148,80 @@ def _check_room(manifest: IO[str], size: int, client: str, quota: PoolQuota) -> 
             "the correction can be sent without the clip",
             429,
         )
+
+
+def prune(
+    pool_dir: Path,
+    known: Callable[[Iterable[str]], set[str]],
+    *,
+    grace_seconds: float = GRACE_SECONDS,
+) -> list[str]:
+    """Drop the manifest rows whose prediction ``known`` (a look-up in the registry: the ids
+    it has feedback with a clip for) does not list, and the clip files no kept row names,
+    when older than ``grace_seconds``; return the prediction ids removed."""
+    path = pool_manifest(pool_dir)
+    if not path.is_file():
+        return []
+    cutoff = time.time() - grace_seconds
+    with path.open("r+", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            rows = _rows(f)
+            registered = known([str(r.get("prediction_id")) for r in rows])
+            keep = [_keep(r, registered, pool_dir, cutoff) for r in rows]
+            kept = [r for r, k in zip(rows, keep, strict=True) if k]
+            removed = [
+                str(r.get("prediction_id")) for r, k in zip(rows, keep, strict=True) if not k
+            ]
+            if removed:
+                f.seek(0)
+                f.truncate()
+                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
+                f.flush()
+                os.fsync(f.fileno())
+            named = {clip_file(pool_dir, str(r.get("prediction_id"))) for r in kept}
+            for clip in (pool_dir / "clips").glob(f"*{SUFFIX}"):
+                if clip not in named and _modified(clip) < cutoff:
+                    clip.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+    return removed
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _rows(manifest: IO[str]) -> list[dict[str, object]]:
+    rows = []
+    for line in manifest:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _keep(row: dict[str, object], registered: set[str], pool_dir: Path, cutoff: float) -> bool:
+    prediction_id = str(row.get("prediction_id"))
+    if prediction_id in registered:
+        return True
+    added = row.get("added")
+    when = (
+        float(added)
+        if isinstance(added, int | float)
+        else _modified(clip_file(pool_dir, prediction_id))
+    )
+    return when >= cutoff
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def read_pool(pool_dir: Path, model: str) -> Manifest:

@@ -25,6 +25,7 @@ from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import Manifest, read_manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.registry.db import RegistryError
+from audioclf.registry.feedback import sweep_orphans
 from audioclf.registry.feedback_pool import read_pool
 from audioclf.registry.lock import Lease
 from audioclf.registry.store import Registry
@@ -112,6 +113,7 @@ def _retrain_locked(
     config = TrainConfig.from_yaml(prod_run.config, data=str(data), epochs=epochs)
     test = read_manifest(prod_run.split("test"))
     base = read_manifest(data)
+    sweep_orphans(registry.sessions, feedback_dir)
     feedback = read_pool(feedback_dir, name)
     if config.label_map:
         base = apply_label_ops(base, mapping=config.label_map)

@@ -18,7 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audioclf.registry.db import session_factory
+from audioclf.registry.feedback import sweep_orphans
 from audioclf.registry.predictions import PredictionLog
+from audioclf.service.decode import DecodePool
 from audioclf.service.engine import ModelNotServedError
 from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
 from audioclf.service.registry_models import close_registry, make_pool
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.pool.close()
+        app.state.decoder.close()
         close_registry(app)
 
     app = FastAPI(
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     app.state.pool = pool
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.work_slots = WorkSlots(settings.max_concurrent_requests)
+    app.state.decoder = DecodePool(settings.decode_workers, settings.decode_memory_bytes)
     app.state.streams = ConnectionSlots(settings.max_streams, settings.max_streams_per_client)
     app.state.observer = observer
     for router in (models.router, predict.router, stream.router, admin.router):
@@ -206,5 +210,8 @@ def attach_registry(app: FastAPI, settings: Settings) -> None:
     # hashes client addresses in the feedback pool's manifest; a new salt per process
     # start, so the hashes cannot be matched against other logs
     app.state.client_salt = secrets.token_hex(16)
+    # signs the feedback tokens handed out with predictions (service/feedback_tokens.py)
+    app.state.feedback_secret = settings.feedback_secret or secrets.token_urlsafe(32)
+    sweep_orphans(app.state.prediction_log.sessions, settings.feedback_dir)
     app.include_router(feedback.router, prefix="/v1")
     app.include_router(monitoring.router, prefix="/v1")

@@ -2,7 +2,7 @@
 
 Uploads stay in memory: the body is read chunk by chunk with the byte limit enforced while
 reading, multipart bodies are parsed in memory (never spooled to a temp file), and decoding
-runs on the bytes in a worker thread. Only sizes and timings are ever logged.
+runs on the bytes in a worker process (service/decode.py). Only sizes and timings are ever logged.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import anyio
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from audioclf.audio import Audio, AudioError, AudioTooLongError, NotAudioError, load_audio
+from audioclf.audio import Audio, AudioError, AudioTooLongError, NotAudioError
+from audioclf.service.decode import DecodeError, DecodePool
 
 log = logging.getLogger("audioclf.service")
 
-UPLOAD_NAME = "upload"
 FILE_FIELD = "file"
 
 
@@ -60,7 +59,10 @@ class _Part:
 
 def multipart_file(body: bytes, content_type: str, name: str = FILE_FIELD) -> bytes:
     """The bytes of form field ``name`` of a multipart body, parsed in memory."""
-    _, params = parse_options_header(content_type)
+    try:
+        _, params = parse_options_header(content_type)
+    except UnicodeEncodeError:
+        raise HTTPException(400, "Content-Type header with characters outside Latin-1") from None
     boundary = params.get(b"boundary")
     if not boundary:
         raise HTTPException(400, "multipart body without a boundary in its Content-Type header")
@@ -134,23 +136,24 @@ def audio_http_error(err: AudioError) -> HTTPException:
 
 
 async def decode_audio(
-    data: bytes, *, max_seconds: float, timeout: float, sample_rate: int | None = None
+    decoder: DecodePool,
+    data: bytes,
+    *,
+    max_seconds: float,
+    timeout: float,
+    sample_rate: int | None = None,
 ) -> Audio:
-    """Decode bytes (format found from content) in a worker thread, with a time limit."""
+    """Decode bytes (format found from content) in one of ``decoder``'s worker processes,
+    killed past ``timeout``; the loader's refusals become 413/415/422."""
     try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(
-                lambda: load_audio(data, sample_rate, max_seconds=max_seconds, name=UPLOAD_NAME),
-                abandon_on_cancel=True,
-            )
+        return await decoder.decode(
+            data, max_seconds=max_seconds, timeout=timeout, sample_rate=sample_rate
+        )
     except AudioError as err:
         log.info("refused upload: %d bytes, %s", len(data), type(err).__name__)
         raise audio_http_error(err) from None
-    except TimeoutError:
-        log.info("decode timeout: %d bytes after %.1f s", len(data), timeout)
-        raise HTTPException(
-            422, f"{UPLOAD_NAME}: decoding took longer than {timeout:g} s; send a plainer format"
-        ) from None
+    except DecodeError as err:
+        raise HTTPException(err.status, str(err)) from None
 
 
 class RateLimiter:

@@ -67,6 +67,10 @@ class ModelPrediction(BaseModel):
     prediction_id: str | None = Field(
         default=None, description="Id to send feedback on (when serving a registry)."
     )
+    feedback_token: str | None = Field(
+        default=None,
+        description="Signed, short-lived token that /v1/feedback needs with prediction_id.",
+    )
 
 
 class RequestTiming(BaseModel):
@@ -80,6 +84,11 @@ class PredictResponse(BaseModel):
     """Every selected model's answer, side by side."""
 
     duration_seconds: float
+    scored_seconds: float = Field(
+        description="Seconds of the clip the models scored: all of it, or evenly spaced "
+        "excerpts adding up to the server's max_scored_seconds."
+    )
+    sampled: bool = Field(description="True when only excerpts of a long clip were scored.")
     results: list[ModelPrediction]
     timing_ms: RequestTiming
 

@@ -52,6 +52,20 @@ class Settings(BaseSettings):
         gt=0,
         description="A timeline still scoring after this long is stopped (503).",
     )
+    max_scored_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds of a clip each model scores; a longer clip is scored on evenly "
+        "spaced excerpts that add up to this (the response says so).",
+    )
+    decode_workers: int = Field(
+        default=2, gt=0, description="Processes that decode uploads (killed on timeout)."
+    )
+    decode_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="Address-space limit of each decode process; a file needing more fails.",
+    )
     max_concurrent_requests: int = Field(
         default=16,
         gt=0,
@@ -90,6 +104,14 @@ class Settings(BaseSettings):
     )
     feedback_max_bytes: int = Field(
         default=1024**3, gt=0, description="The most bytes the feedback pool keeps."
+    )
+    feedback_secret: str | None = Field(
+        default=None,
+        description="Key that signs feedback tokens (HMAC-SHA256); unset = a random key per "
+        "process, so tokens end with the process.",
+    )
+    feedback_token_seconds: int = Field(
+        default=3600, gt=0, description="How long a prediction's feedback token is valid."
     )
     feedback_client_max_bytes: int = Field(
         default=50 * 1024**2, gt=0, description="The most bytes one client's clips may take."

@@ -23,6 +23,7 @@ from audioclf.registry.feedback import FeedbackError, add_feedback
 from audioclf.registry.feedback_pool import PoolQuota, client_id
 from audioclf.registry.predictions import PredictionLog
 from audioclf.service.deps import RateLimited, SettingsDep, client_key
+from audioclf.service.feedback_tokens import FeedbackTokenError, check_token
 from audioclf.service.limits import decode_audio, multipart_file, read_body
 from audioclf.service.schemas import ErrorResponse
 
@@ -39,11 +40,12 @@ FEEDBACK_BODY: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         "prediction_id": {"type": "string"},
+                        "feedback_token": {"type": "string"},
                         "label": {"type": "string"},
                         "who": {"type": "string"},
                         "consent": {"type": "boolean", "enum": [False]},
                     },
-                    "required": ["prediction_id", "label"],
+                    "required": ["prediction_id", "feedback_token", "label"],
                 }
             },
             "multipart/form-data": {
@@ -51,6 +53,10 @@ FEEDBACK_BODY: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         "prediction_id": {"type": "string"},
+                        "feedback_token": {
+                            "type": "string",
+                            "description": "The token /v1/predict returned with the prediction.",
+                        },
                         "label": {"type": "string", "description": "The correct label."},
                         "who": {"type": "string", "description": "Who corrects (optional)."},
                         "consent": {
@@ -63,7 +69,7 @@ FEEDBACK_BODY: dict[str, Any] = {
                             "description": "The clip sent to /v1/predict; only with consent.",
                         },
                     },
-                    "required": ["prediction_id", "label"],
+                    "required": ["prediction_id", "feedback_token", "label"],
                 }
             },
         },
@@ -127,6 +133,7 @@ def _text(value: bytes | None, name: str) -> str:
         c: {"model": ErrorResponse, "description": d}
         for c, d in {
             400: "Bad form, unknown label, clip without consent or not the predicted one.",
+            403: "No valid feedback token for this prediction (missing, forged, expired).",
             404: "Unknown prediction id.",
             409: "This prediction already has feedback.",
             413: "Upload too big.",
@@ -151,9 +158,20 @@ async def send_feedback(request: Request, settings: SettingsDep) -> FeedbackResp
     clip = get("file", False)
     if not prediction_id or not label:
         raise HTTPException(400, "feedback needs a prediction_id and a label")
+    token = _text(get("feedback_token", False), "feedback_token")
+    try:
+        check_token(
+            request.app.state.feedback_secret,
+            token,
+            prediction_id,
+            settings.feedback_token_seconds,
+        )
+    except FeedbackTokenError as err:
+        raise HTTPException(403, str(err)) from None
     decoded = None
     if clip and consent:
         decoded = await decode_audio(
+            request.app.state.decoder,
             clip,
             max_seconds=settings.max_audio_seconds,
             timeout=settings.decode_timeout_seconds,

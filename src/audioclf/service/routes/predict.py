@@ -9,10 +9,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from audioclf.inference.excerpts import scored_excerpts
 from audioclf.inference.timeline import TimelineCancelledError, TimelineError, default_vad, timeline
 from audioclf.service.cancel import run_cancellable
 from audioclf.service.deps import PoolDep, RateLimited, SettingsDep, WorkSlot
 from audioclf.service.engine import ALL
+from audioclf.service.feedback_tokens import sign_prediction
 from audioclf.service.limits import decode_audio, read_audio_bytes
 from audioclf.service.registry_models import log_predictions
 from audioclf.service.schemas import (
@@ -87,10 +89,14 @@ async def predict_clip(
     data = await read_audio_bytes(request, settings.max_upload_bytes)
     decode_start = time.perf_counter()
     audio = await decode_audio(
-        data, max_seconds=settings.max_audio_seconds, timeout=settings.decode_timeout_seconds
+        request.app.state.decoder,
+        data,
+        max_seconds=settings.max_audio_seconds,
+        timeout=settings.decode_timeout_seconds,
     )
     decode_ms = (time.perf_counter() - decode_start) * 1000
-    results = await pool.predict(model, audio.samples, audio.sample_rate)
+    scored, sampled = scored_excerpts(audio.samples, audio.sample_rate, settings.max_scored_seconds)
+    results = await pool.predict(model, scored, audio.sample_rate)
     total_ms = (time.perf_counter() - start) * 1000
     log.info(
         "predict model=%s bytes=%d seconds=%.2f decode_ms=%.1f total_ms=%.1f",
@@ -105,8 +111,11 @@ async def predict_clip(
     for p in predictions:
         if p.model in logged:
             p.prediction_id, p.version = logged[p.model]
+            p.feedback_token = sign_prediction(request.app.state.feedback_secret, p.prediction_id)
     return PredictResponse(
         duration_seconds=round(audio.duration, 4),
+        scored_seconds=round(len(scored) / audio.sample_rate, 4),
+        sampled=sampled,
         results=predictions,
         timing_ms=RequestTiming(decode=round(decode_ms, 3), total=round(total_ms, 3)),
     )
@@ -140,6 +149,7 @@ async def predict_timeline(
         raise HTTPException(400, f"hop ({hop} s) must not exceed window ({window} s)")
     data = await read_audio_bytes(request, settings.max_upload_bytes)
     audio = await decode_audio(
+        request.app.state.decoder,
         data,
         max_seconds=settings.max_audio_seconds,
         timeout=settings.decode_timeout_seconds,

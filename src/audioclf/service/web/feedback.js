@@ -47,6 +47,7 @@ export function feedbackControl(result, blob, filename) {
     event.preventDefault();
     const body = new FormData();
     body.append("prediction_id", result.prediction_id);
+    body.append("feedback_token", result.feedback_token || "");
     body.append("label", select.value);
     body.append("consent", consent.checked ? "true" : "false");
     if (consent.checked) {
