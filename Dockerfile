@@ -2,7 +2,9 @@
 # audioclf API + browser app on the CPU. Build: `docker build -t audioclf .`
 # Run folders are mounted read-only at /models (one sub-folder per model); see docs/deploy.md.
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# pinned by digest (the multi-platform index of python:3.11-slim-bookworm, Python 3.11.16,
+# as docker-library/repo-info lists it on 2026-08-25); update as for Caddy in docker-compose.yml
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 # ---- build: a virtualenv with the CPU-only torch wheel and the package ----

@@ -9,7 +9,7 @@ PY_DIRS := src tests $(wildcard benchmarks)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint typecheck unit format clean postgres-server
+.PHONY: install demo test lint typecheck unit format clean postgres-server compose
 
 install: $(STAMP)
 
@@ -23,6 +23,13 @@ postgres-server:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+# tests/test_deploy.py validates docker-compose.yml with `docker compose config` (no engine
+# needed), or Debian's docker-compose where Docker's compose plugin is missing.
+compose:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq docker-compose; }
 
 # (Re)install whenever the project's dependencies change. `make demo` needs only the
 # package (RUN_STAMP); the test tools (dev extra) come on top for `make test`.
@@ -44,7 +51,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_DIRS)
 
-unit: $(STAMP) $(CHROMIUM) postgres-server
+unit: $(STAMP) $(CHROMIUM) postgres-server compose
 	$(BIN)/pytest -n 2
 
 test: lint typecheck unit
