@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import typer
@@ -12,6 +13,15 @@ from audioclf.console import out
 
 RUNS_ENV = "AUDIOCLF_RUNS"
 REGISTRY_ENV = "AUDIOCLF_REGISTRY"
+FEEDBACK_SECRET_ENV = "AUDIOCLF_FEEDBACK_SECRET"
+
+
+def share_feedback_secret(configured: str | None) -> None:
+    """Give every worker process the same feedback-token key: the configured one, else a
+    random one drawn here once (each worker drawing its own would refuse the tokens of
+    predictions another worker answered)."""
+    if configured is None and not os.environ.get(FEEDBACK_SECRET_ENV):
+        os.environ[FEEDBACK_SECRET_ENV] = secrets.token_urlsafe(32)
 
 
 @friendly_errors
@@ -76,7 +86,9 @@ def serve_cmd(
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
     out.print(f"serving at http://{host}:{port}", highlight=False)
     if workers > 1:
-        Settings(runs=resolved, registry=registry)  # fail now, not in every worker, on bad settings
+        # fail now, not in every worker, on bad settings
+        settings = Settings(runs=resolved, registry=registry)
+        share_feedback_secret(settings.feedback_secret)
         uvicorn.run(
             "audioclf.service.app:app_from_env",
             factory=True,
