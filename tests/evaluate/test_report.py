@@ -112,6 +112,46 @@ def test_run_report_has_numbers_tables_and_every_plot(tmp_path: Path) -> None:
     assert "<script" not in html
 
 
+def test_run_report_tables_the_cost_by_stage_and_member(tmp_path: Path) -> None:
+    run = tmp_path / "ens"
+    run.mkdir()
+    cost = {
+        "clips": 4,
+        "audio_seconds": 2.5,
+        "threads": 1,
+        "ms_per_audio_second": {
+            "total": 20.0,
+            "decode": 1.0,
+            "1-cnn/model": 4.0,
+            "2-logreg/speech_embedding@0.9": 12.0,
+            "combine": 0.5,
+            "other": 2.5,
+        },
+        "ms_per_clip_p50": 11.25,
+        "members": {"1-cnn": 4.0, "2-logreg": 12.0},
+    }
+    (run / "metrics.json").write_text(json.dumps(_facts(skipped=[], cost=cost)))
+    html = write_run_report(run).read_text()
+    assert "Cost per second of audio" in html and "on 4 of the run" in html
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td class=\"num\">([^<]+)</td><td class=\"num\">([^<]+)", html
+    )
+    assert ("2-logreg/speech_embedding@0.9", "12.000", "60.0 %") in rows
+    assert ("2-logreg", "12.000", "60.0 %") in rows  # the member's subtotal
+    assert ("combine", "0.500", "2.5 %") in rows
+    assert "20.0 ms" in html  # the headline card
+    assert "11.2 ms a clip" in html
+
+
+def test_run_report_says_why_no_cost_was_measured(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    skipped = {"clips": 0, "skipped": "the run has no test clips"}
+    (run / "metrics.json").write_text(json.dumps(_facts(skipped=[], cost=skipped)))
+    html = write_run_report(run).read_text()
+    assert "Not measured: the run has no test clips." in html
+
+
 def test_run_report_without_history_or_test_scores(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()

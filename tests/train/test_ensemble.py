@@ -58,6 +58,13 @@ def test_ensemble_serves_the_combined_probabilities(
     # scored on the members' common test split
     test = read_manifest(runs[0] / "splits" / "test.jsonl")
     assert metrics["n_test"] == len(test) and 0 <= metrics["accuracy"] <= 1
+    # costed member by member, with the combining
+    cost = metrics["cost"]
+    stages = cost["ms_per_audio_second"]
+    assert {"1-cnn/model", "2-logreg/pooled@1", "2-logreg/model", "combine"} <= set(stages)
+    assert set(cost["members"]) == {"1-cnn", "2-logreg"}
+    member = stages["1-cnn/crops"] + stages["1-cnn/model"]
+    assert cost["members"]["1-cnn"] == pytest.approx(member, abs=1e-3)
     assert metrics["latency_ms"] > 0 and metrics["params"] > 0
     saved = json.loads((tmp_path / "ens" / "metrics.json").read_text())
     assert [m["model"] for m in saved["members"]] == ["cnn2d_2", "logreg"]

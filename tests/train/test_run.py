@@ -73,6 +73,16 @@ def test_train_writes_complete_run_folder(tmp_path: Path) -> None:
     assert not speakers["train"] & speakers["test"]
     assert not speakers["train"] & speakers["val"]
     assert metrics["n"] == len(read_manifest(run / "splits" / "test.jsonl"))
+    # its cost per second of audio, by stage, measured on its own test clips
+    cost = metrics["cost"]
+    assert cost["clips"] == min(metrics["n"], 20) and cost["audio_seconds"] > 0
+    per_second = cost["ms_per_audio_second"]
+    assert {"total", "decode", "crops", "model", "other"} <= set(per_second)
+    assert all(per_second[k] > 0 for k in ("decode", "crops", "model"))
+    stages = sum(v for k, v in per_second.items() if k not in ("total", "other"))
+    assert stages <= per_second["total"] and per_second["other"] < 0.5 * per_second["total"]
+    assert stages + per_second["other"] == pytest.approx(per_second["total"], rel=1e-3)
+    assert "Cost per second of audio" in (run / "report.html").read_text()
 
 
 def test_onnx_and_torch_predictors_agree(tmp_path: Path) -> None:
@@ -268,6 +278,10 @@ def test_speed_views_train_on_every_speed_and_serve_the_same_way(
     assert result.card.speeds == [0.9, 1.1] and result.metrics["speeds"] == [0.9, 1.1]
     assert result.card.onnx and result.metrics["accuracy"] >= 0.75
     assert "speed views" in (result.run_dir / "report.html").read_text()
+    # each view's features are costed on their own, with the resampling to the view
+    stages = result.metrics["cost"]["ms_per_audio_second"]
+    for name in ("pooled@1", "pooled@0.9", "pooled@1.1", "speed@0.9", "speed@1.1", "model"):
+        assert stages[name] > 0, name
     # one cached vector per clip and speed
     assert len(list((tmp_path / "cache").rglob("*.npy"))) >= 3 * len(clips)
     estimator = load_classical(result.run_dir / "model.joblib")

@@ -5,7 +5,8 @@ evaluation folder.
 ``history.csv`` when present), draws the plots of :mod:`audioclf.evaluate.plots` into
 ``plots/`` and renders the Jinja2 template shipped as
 ``audioclf/evaluate/templates/run_report.html``: headline numbers, the per-class table,
-both confusion matrices, the reliability diagram, training curves, the config, split
+both confusion matrices, the reliability diagram, training curves, the cost per second of
+audio by stage (``metrics["cost"]``, :mod:`audioclf.inference.cost`), the config, split
 sizes and skipped files; for cross-validation the per-fold table with mean ± std; for a
 cross-corpus evaluation the clips whose label the model does not know.
 :func:`write_eval_report` does the same for an ``audioclf evaluate`` output folder.
@@ -100,6 +101,7 @@ def _write_report(folder: Path, *, evaluation: bool) -> Path:
         "fold_summary": _fold_summary(metrics) if is_cv else [],
         "splits": _split_rows(metrics),
         "selection": _selection_rows(folder, metrics),
+        "cost": _cost(metrics),
         "selected": ", ".join(
             f"{model} ×{n}" for model, n in (metrics.get("selected") or {}).items()
         ),
@@ -290,6 +292,15 @@ def _headline(metrics: Mapping[str, Any], *, is_cv: bool) -> list[dict[str, str]
     ):
         if metrics.get(key) is not None:
             cards.append({"name": name, "value": fmt(metrics[key]), "hint": key})
+    per_second = (metrics.get("cost") or {}).get("ms_per_audio_second") or {}
+    if per_second.get("total") is not None:
+        cards.append(
+            {
+                "name": "cost / s of audio",
+                "value": _latency(per_second["total"]),
+                "hint": "cost.ms_per_audio_second.total",
+            }
+        )
     n = metrics.get("n_scored", metrics.get("n"))
     if n is not None:
         cards.append({"name": "clips scored", "value": str(n), "hint": "n"})
@@ -366,6 +377,33 @@ def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, 
             }
         )
     return rows
+
+
+def _cost(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """The cost table: one row per stage (ms per second of audio and share of the total),
+    an ensemble's member subtotals, how it was measured, or why it was not; empty when
+    the run recorded no cost."""
+    cost: Mapping[str, Any] = metrics.get("cost") or {}
+    if not cost:
+        return {}
+    if cost.get("skipped"):
+        return {"skipped": str(cost["skipped"])}
+    per_second: Mapping[str, float] = cost.get("ms_per_audio_second") or {}
+    total = float(per_second.get("total") or 0.0)
+
+    def row(name: str, ms: float) -> dict[str, str]:
+        share = f"{100 * ms / total:.1f} %" if total > 0 else "—"
+        return {"stage": name, "ms": f"{ms:.3f}", "share": share}
+
+    return {
+        "skipped": "",
+        "rows": [row(name, float(ms)) for name, ms in per_second.items() if name != "total"],
+        "members": [row(name, float(ms)) for name, ms in (cost.get("members") or {}).items()],
+        "total": row("total", total),
+        "clips": cost.get("clips"),
+        "seconds": f"{float(cost.get('audio_seconds') or 0.0):.1f}",
+        "p50": _latency(cost["ms_per_clip_p50"]) if cost.get("ms_per_clip_p50") else "—",
+    }
 
 
 def _split_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:

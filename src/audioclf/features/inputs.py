@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from audioclf.features.speed import VectorFn, played_at, views
+from audioclf.features.speed import VectorFn, at_speed, views
+from audioclf.stages import stage
 
 
 def input_parts(kind: str) -> list[str]:
@@ -59,10 +60,34 @@ def vectors(
 ) -> np.ndarray:
     """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32. With ``speeds``
     (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
-    the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``."""
-    fns = [played_at(vector_function(kind), speed) for speed in views(speeds)]
+    the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``.
+
+    Each part is timed as stage ``PART@SPEED`` (``pooled@1``, ``compare@0.9``) and the
+    resampling to a speed view as ``speed@SPEED`` (:mod:`audioclf.stages`)."""
+    vector_function(kind)  # an unknown kind fails here, named whole
+    parts = [(part, vector_function(part)) for part in input_parts(kind)]
+    speeds_seen = views(speeds)
     rows = []
     for y in waves:
         y = np.asarray(y, dtype=np.float32)
-        rows.append(np.concatenate([fn(y, sample_rate) for fn in fns]))
+        rows.append(
+            np.concatenate([_view_vector(parts, y, sample_rate, speed) for speed in speeds_seen])
+        )
     return np.stack(rows).astype(np.float32)
+
+
+def _view_vector(
+    parts: Sequence[tuple[str, VectorFn]], y: np.ndarray, sr: int, speed: float
+) -> np.ndarray:
+    """The vector of ``y`` played at ``speed``: its parts, in order, each timed."""
+    view = y
+    if speed != 1.0:
+        with stage(f"speed@{speed:g}"):
+            view = at_speed(y, sr, speed)
+    blocks = []
+    for name, fn in parts:
+        with stage(f"{name}@{speed:g}"):
+            blocks.append(fn(view, sr))
+    if len(blocks) == 1:
+        return blocks[0]
+    return np.concatenate(blocks).astype(np.float32)

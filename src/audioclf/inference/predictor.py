@@ -6,6 +6,11 @@ the scikit-learn estimator (the fallback when a run has no ONNX file). Preproces
 the one used in training: audio at the run's sample rate, overlapping crops of the
 training length averaged so a long clip is judged whole, or the run's fixed feature
 vector.
+
+Every stage of scoring is marked for the stage clock (:mod:`audioclf.stages`): ``decode``,
+the feature extractors per speed view (``PART@SPEED``, ``speed@SPEED``), ``crops``,
+``speaker_norm``, ``model`` and, for an ensemble, each member's stages under its name
+(``1-cnn/model``) and ``combine``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from audioclf.features.speaker_norm import SpeakerNormError, standardise_per_spe
 from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, RunFolderError
 from audioclf.inference.combine import combine_probabilities
 from audioclf.probabilities import label_order_proba
+from audioclf.stages import scope, stage
 
 if TYPE_CHECKING:
     from audioclf.features.cache import FeatureCache
@@ -79,15 +85,16 @@ class Predictor:
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for one batch of model inputs."""
-        if self._session is not None:
-            name = self._session.get_inputs()[0].name
-            probs: np.ndarray = self._session.run(["probabilities"], {name: x})[0]
-            return probs
-        import torch
+        with stage("model"):
+            if self._session is not None:
+                name = self._session.get_inputs()[0].name
+                probs: np.ndarray = self._session.run(["probabilities"], {name: x})[0]
+                return probs
+            import torch
 
-        with torch.no_grad():
-            logits = self._torch(torch.from_numpy(x))
-            return torch.softmax(logits, dim=-1).numpy()
+            with torch.no_grad():
+                logits = self._torch(torch.from_numpy(x))
+                return torch.softmax(logits, dim=-1).numpy()
 
     def predict_proba(
         self,
@@ -108,15 +115,17 @@ class Predictor:
             return self.predict_vectors(x, speakers=speakers)
         crops: list[np.ndarray] = []
         owner: list[int] = []
-        for i, y in enumerate(waveforms):
-            parts = eval_crops(
-                np.asarray(y, dtype=np.float32), self.card.n_samples, hop=self.card.eval_hop
-            )
-            crops.extend(parts)
-            owner.extend([i] * len(parts))
+        with stage("crops"):
+            for i, y in enumerate(waveforms):
+                parts = eval_crops(
+                    np.asarray(y, dtype=np.float32), self.card.n_samples, hop=self.card.eval_hop
+                )
+                crops.extend(parts)
+                owner.extend([i] * len(parts))
         out = np.zeros((len(waveforms), len(self.classes_)), dtype=np.float64)
         for start in range(0, len(crops), batch_size):
-            batch = np.stack(crops[start : start + batch_size]).astype(np.float32)
+            with stage("crops"):
+                batch = np.stack(crops[start : start + batch_size]).astype(np.float32)
             np.add.at(out, owner[start : start + batch_size], self._forward(batch))
         out /= np.bincount(owner, minlength=len(waveforms))[:, None]
         return out.astype(np.float32)
@@ -130,9 +139,11 @@ class Predictor:
         if self.card.input == "waveform" or self._members:
             raise RunFolderError(f"{self.run.root}: takes audio, not feature vectors")
         if self.card.speaker_norm:
-            x = self._speaker_normalised(x, speakers)
+            with stage("speaker_norm"):
+                x = self._speaker_normalised(x, speakers)
         if self._estimator is not None:
-            return label_order_proba(self._estimator, x, len(self.classes_))
+            with stage("model"):
+                return label_order_proba(self._estimator, x, len(self.classes_))
         return self._forward(np.asarray(x, dtype=np.float32)).astype(np.float32)
 
     def predict_clips(
@@ -150,34 +161,39 @@ class Predictor:
         feed a ``speaker_norm`` run."""
         speakers = [clip.speaker for clip in clips]
         if self._members:
-            return self._combine(
-                [
-                    member.predict_clips(clips, waveforms, cache=cache, batch_size=batch_size)
-                    for member in self._members
-                ]
-            )
+            member_probs = []
+            for member in self._members:
+                with scope(member.name):
+                    member_probs.append(
+                        member.predict_clips(clips, waveforms, cache=cache, batch_size=batch_size)
+                    )
+            return self._combine(member_probs)
         if cache is None or not len(clips) or self.card.input == "waveform":
             return self.predict_proba(waveforms, batch_size=batch_size, speakers=speakers)
         x = clip_vectors(clips, self.card.input, self.sample_rate, self.card.speeds, cache)
         return self.predict_vectors(x, speakers=speakers)
 
     def _ensemble_proba(self, waveforms: Sequence[np.ndarray], *, batch_size: int) -> np.ndarray:
-        """Each member's probabilities, combined."""
-        return self._combine(
-            [member.predict_proba(waveforms, batch_size=batch_size) for member in self._members]
-        )
+        """Each member's probabilities (its stages timed under its name), combined."""
+        member_probs = []
+        for member in self._members:
+            with scope(member.name):
+                member_probs.append(member.predict_proba(waveforms, batch_size=batch_size))
+        return self._combine(member_probs)
 
     def _combine(self, member_probs: Sequence[np.ndarray]) -> np.ndarray:
         """The members' probabilities (one array per member, in each member's label order)
-        put in this run's label order and combined by the ensemble's rule."""
-        parts = []
-        for member, probs in zip(self._members, member_probs, strict=True):
-            order = [member.classes_.index(label) for label in self.classes_]
-            parts.append(probs[:, order])
-        options = self.card.options
-        return combine_probabilities(
-            parts, options.get("combine", "product"), options.get("weights")
-        )
+        put in this run's label order and combined by the ensemble's rule (stage
+        ``combine``)."""
+        with stage("combine"):
+            parts = []
+            for member, probs in zip(self._members, member_probs, strict=True):
+                order = [member.classes_.index(label) for label in self.classes_]
+                parts.append(probs[:, order])
+            options = self.card.options
+            return combine_probabilities(
+                parts, options.get("combine", "product"), options.get("weights")
+            )
 
     def _speaker_normalised(
         self, x: np.ndarray, speakers: Sequence[str | None] | None
@@ -192,7 +208,8 @@ class Predictor:
 
     def predict_source(self, source: Source, *, max_seconds: float | None = None) -> np.ndarray:
         """Probabilities for one file or byte string (any format the loader reads)."""
-        y = load(source, self.sample_rate, max_seconds=max_seconds)
+        with stage("decode"):
+            y = load(source, self.sample_rate, max_seconds=max_seconds)
         return self.predict_proba([y])[0]
 
 

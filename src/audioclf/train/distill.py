@@ -87,6 +87,7 @@ from audioclf.formats.runfolder import (
     ValPredictions,
     write_val_predictions,
 )
+from audioclf.inference.cost import measure_cost
 from audioclf.inference.latency import measure_latency
 from audioclf.inference.predictor import Predictor
 from audioclf.models import count_parameters, model_info
@@ -695,6 +696,7 @@ def distill_student(
     }
     metrics |= val_facts
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
+    metrics["cost"] = measure_cost(run.root, splits["test"])
     if predictions is not None:
         write_val_predictions(run, predictions)
     write_json(run.metrics, metrics)

@@ -7,7 +7,8 @@ runs/NAME/
   model.json, labels.json    family "ensemble": members, combine rule, label order
   members/K-RUN/             each member's serving files (model card, weights, ONNX)
   splits/test.jsonl          the members' common test split, when they share one
-  metrics.json, report.html  the ensemble scored on that split
+  metrics.json, report.html  the ensemble scored on that split, and its cost per second
+                             of audio by member and stage (inference/cost.py)
 ```
 
 ``combine`` is ``product`` (renormalised geometric mean: a class one member rules out
@@ -29,6 +30,7 @@ from audioclf.evaluate.report import write_run_report
 from audioclf.formats.atomic import write_json
 from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder
 from audioclf.inference.combine import COMBINES, Combine, EnsembleError, check_weights
+from audioclf.inference.cost import measure_cost
 from audioclf.inference.latency import measure_latency
 
 # what a member needs to serve; checkpoints, plots and splits stay behind
@@ -118,6 +120,11 @@ def build_ensemble(
     if test is not None:
         metrics |= _score_on_test(out, test, metrics, progress=progress)
     metrics["latency_ms"] = measure_latency(out.root)
+    metrics["cost"] = (
+        measure_cost(out.root, test)
+        if test is not None
+        else {"clips": 0, "skipped": "the members share no test split"}
+    )
     write_json(out.metrics, metrics)
     write_run_report(out.root)
     return metrics

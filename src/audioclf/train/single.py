@@ -4,8 +4,9 @@
 split the data (speaker-independent by default) and keep the exact split manifests,
 decode through the cache, train (a torch model: best epoch on the validation split; a
 classical one: train + validation), export ONNX and prove it matches, score the test split
-once, measure CPU latency, write metrics.json and report.html. ``auto`` trains each of its
-candidates with it (:mod:`audioclf.train.auto`).
+once, measure CPU latency and the cost per second of audio by stage on the test clips
+(:mod:`audioclf.inference.cost`), write metrics.json and report.html. ``auto`` trains
+each of its candidates with it (:mod:`audioclf.train.auto`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from audioclf.features.cache import FeatureCache
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import Manifest, SkippedFile, read_manifest, write_manifest
 from audioclf.formats.runfolder import ModelCard, RunFolder, write_val_predictions
+from audioclf.inference.cost import measure_cost
 from audioclf.inference.latency import measure_latency
 from audioclf.models import ModelInfo, model_info
 from audioclf.train.classical import HeldOutEstimate, train_classical
@@ -120,6 +122,7 @@ def train_single(
     metrics |= trained.val
     metrics["n_unknown"] = int((~known).sum())
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
+    metrics["cost"] = measure_cost(run.root, splits["test"])
     if trained.val_predictions is not None:
         write_val_predictions(run, trained.val_predictions)
     write_json(run.metrics, metrics)
