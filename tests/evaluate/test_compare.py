@@ -37,6 +37,7 @@ def _run(folder: Path, ua: float, *, params: int, latency: float, acc: float = 0
             "balanced_accuracy": ua,
             "macro_f1": ua - 0.05,
             "n": 40,
+            "cost": {"clips": 4, "ms_per_audio_second": {"total": 2.0 * latency, "model": 1.0}},
         },
     )
 
@@ -50,7 +51,10 @@ def _cv(folder: Path) -> Path:
             "params": 2_500_000,
             "train_seconds": 600.0,
             "latency_ms": 8.0,
-            "folds": [{"accuracy": 0.6}, {"accuracy": 0.7}],
+            "folds": [
+                {"accuracy": 0.6, "cost": {"ms_per_audio_second": {"total": 3.0}}},
+                {"accuracy": 0.7, "cost": {"ms_per_audio_second": {"total": 5.0}}},
+            ],
             "mean": {"accuracy": 0.65, "balanced_accuracy": 0.62, "macro_f1": 0.6},
             "std": {"accuracy": 0.05, "balanced_accuracy": 0.031, "macro_f1": 0.04},
             "accuracy": 0.65,
@@ -82,6 +86,8 @@ def test_load_run_summary_reads_run_and_cv(runs: list[Path]) -> None:
     assert cv.kind == "cv"
     assert cv.balanced_accuracy == pytest.approx(0.62)
     assert cv.std["balanced_accuracy"] == pytest.approx(0.031)
+    # cost per second of audio: the run's total, or the mean over the folds
+    assert small.ms_per_audio_second == 2.0 and cv.ms_per_audio_second == 4.0
 
 
 def test_missing_metrics_is_a_clear_error(tmp_path: Path) -> None:
@@ -95,6 +101,8 @@ def test_sort_orders_scores_descending_and_costs_ascending(runs: list[Path]) -> 
     assert [r.name for r in sort_runs(summaries)] == ["big", "cnn-cv", "small"]
     assert [r.name for r in sort_runs(summaries, "accuracy")] == ["small", "cnn-cv", "big"]
     assert [r.name for r in sort_runs(summaries, "latency_ms")] == ["small", "cnn-cv", "big"]
+    cheapest = ["small", "cnn-cv", "big"]
+    assert [r.name for r in sort_runs(summaries, "ms_per_audio_second")] == cheapest
     with pytest.raises(ValueError, match="cannot sort by 'speed'"):
         sort_runs(summaries, "speed")
 
@@ -103,20 +111,24 @@ def test_runs_without_a_score_sort_last(tmp_path: Path, runs: list[Path]) -> Non
     empty = _write(tmp_path / "empty", {"model": "logreg", "params": 10})
     summaries = [load_run_summary(r) for r in [empty, *runs]]
     assert sort_runs(summaries)[-1].name == "empty"
+    assert sort_runs(summaries, "ms_per_audio_second")[-1].name == "empty"
+    assert load_run_summary(empty).ms_per_audio_second is None
 
 
 def test_markdown_table(runs: list[Path]) -> None:
     text = to_markdown([load_run_summary(r) for r in runs])
     lines = text.strip().splitlines()
     assert lines[0] == (
-        "| # | run | model | kind | WA | UA | macro-F1 | params | train time | latency |"
+        "| # | run | model | kind | WA | UA | macro-F1 | params | train time | latency "
+        "| ms / s audio |"
     )
-    assert lines[1] == "|---:|:---|:---|:---|---:|---:|---:|---:|---:|---:|"
+    assert lines[1] == "|---:|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|"
     assert len(lines) == 5
     assert lines[2].startswith("| 1 | big | model_big | run | 60.0 | 70.0 | 65.0 | 1.20 M |")
     assert "| 2 | cnn-cv | cnn_small | cv | 65.0 ± 5.0 | 62.0 ± 3.1 | 60.0 ± 4.0 |" in lines[3]
     assert "10.0 min" in lines[3]
-    assert all(line.count("|") == 11 for line in lines)
+    assert lines[2].endswith("| 9.0 ms | 18.0 |") and lines[3].endswith("| 8.0 ms | 4.0 |")
+    assert all(line.count("|") == 12 for line in lines)
 
 
 def test_leaderboard_table(runs: list[Path]) -> None:

@@ -1,4 +1,5 @@
-"""The leaderboard: one row per run folder, sorted by a metric, as a Rich table for the
+"""The leaderboard: one row per run folder (scores, size, training time, latency per clip and
+inference cost per second of audio), sorted by a metric, as a Rich table for the
 terminal or a GitHub Markdown table for docs.
 
 :func:`load_run_summary` reads the headline numbers of a run, cross-validation run or
@@ -19,8 +20,8 @@ from rich.table import Table
 
 SCORES = ("accuracy", "balanced_accuracy", "macro_f1")
 """Metrics shown as percentages (higher is better)."""
-SORT_KEYS = (*SCORES, "params", "train_seconds", "latency_ms", "name")
-LOWER_IS_BETTER = frozenset({"params", "train_seconds", "latency_ms"})
+SORT_KEYS = (*SCORES, "params", "train_seconds", "latency_ms", "ms_per_audio_second", "name")
+LOWER_IS_BETTER = frozenset({"params", "train_seconds", "latency_ms", "ms_per_audio_second"})
 
 
 class RunSummaryError(ValueError):
@@ -39,6 +40,9 @@ class RunSummary:
     params: int | None = None
     train_seconds: float | None = None
     latency_ms: float | None = None
+    ms_per_audio_second: float | None = None
+    """Inference cost per second of audio, all stages (``metrics["cost"]``; a
+    cross-validation run: the mean over its folds)."""
     accuracy: float | None = None
     balanced_accuracy: float | None = None
     macro_f1: float | None = None
@@ -88,12 +92,25 @@ def load_run_summary(run_dir: str | Path) -> RunSummary:
         params=_int(metrics.get("params")),
         train_seconds=_float(metrics.get("train_seconds")),
         latency_ms=_float(metrics.get("latency_ms")),
+        ms_per_audio_second=_cost_total(metrics),
         accuracy=_float(metrics.get("accuracy", mean.get("accuracy"))),
         balanced_accuracy=_float(metrics.get("balanced_accuracy", mean.get("balanced_accuracy"))),
         macro_f1=_float(metrics.get("macro_f1", mean.get("macro_f1"))),
         std={key: float(std[key]) for key in SCORES if key in std} if kind == "cv" else {},
         n=_int(metrics.get("n_scored", metrics.get("n"))),
     )
+
+
+def _cost_total(metrics: dict[str, Any]) -> float | None:
+    """The run's total ms per second of audio; for cross-validation the mean over the
+    folds that measured it; None when none did."""
+    folds = metrics.get("folds") if metrics.get("kind") == "cv" else [metrics]
+    totals = []
+    for fold in folds or []:
+        total = ((fold.get("cost") or {}).get("ms_per_audio_second") or {}).get("total")
+        if isinstance(total, int | float):
+            totals.append(float(total))
+    return sum(totals) / len(totals) if totals else None
 
 
 def _model_text(metrics: dict[str, Any]) -> str:
@@ -138,6 +155,7 @@ def _columns() -> list[tuple[str, str]]:
         ("params", "params"),
         ("train time", "train_seconds"),
         ("latency", "latency_ms"),
+        ("ms / s audio", "ms_per_audio_second"),
     ]
 
 
@@ -151,6 +169,7 @@ def _cells(rank: int, run: RunSummary) -> list[str]:
         _params(run.params),
         _duration(run.train_seconds),
         "—" if run.latency_ms is None else f"{run.latency_ms:.1f} ms",
+        "—" if run.ms_per_audio_second is None else f"{run.ms_per_audio_second:.1f}",
     ]
 
 
