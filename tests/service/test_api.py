@@ -27,6 +27,9 @@ def test_models_lists_both_runs_with_metrics(client: TestClient) -> None:
     assert cnn["params"] > 0 and "task" in cnn
     assert set(cnn["metrics"]) == {"accuracy", "balanced_accuracy", "macro_f1"}
     assert isinstance(cnn["metrics"]["accuracy"], float)
+    # the cost per second of audio the run measured on its test clips after training
+    assert models["cnn"]["ms_per_audio_second"] > 0
+    assert models["logreg"]["ms_per_audio_second"] > 0
 
 
 def _check_result(result: dict[str, object], model: str) -> None:
@@ -51,6 +54,16 @@ def test_predict_all_multipart(client: TestClient) -> None:
     for res in body["results"]:
         _check_result(res, res["model"])
     assert body["timing_ms"]["total"] >= body["timing_ms"]["decode"] >= 0
+    # each model's time by stage, as the run's cost names them
+    stages = {res["model"]: res["timing_ms"]["stages"] for res in body["results"]}
+    assert set(stages["cnn"]) == {"resample", "crops", "model"}
+    assert set(stages["logreg"]) == {"resample", "pooled@1", "model"}
+    for res in body["results"]:
+        timing = res["timing_ms"]
+        assert all(ms >= 0 for ms in timing["stages"].values())
+        assert timing["stages"]["model"] > 0
+        batch = sum(ms for name, ms in timing["stages"].items() if name != "resample")
+        assert batch <= timing["inference"] + 0.01
 
 
 def test_predict_one_model_raw_ogg_body(client: TestClient) -> None:
@@ -244,6 +257,8 @@ def test_an_ensemble_run_is_served_like_any_run(
     assert r.status_code == 200, r.text
     results = {res["model"]: res for res in r.json()["results"]}
     _check_result(results["both"], "both")
+    stages = results["both"]["timing_ms"]["stages"]
+    assert {"1-cnn/model", "2-logreg/pooled@1", "2-logreg/model", "combine"} <= set(stages)
     # the product of the members' probabilities, renormalised
     members = [results["cnn"]["probabilities"], results["logreg"]["probabilities"]]
     product = {k: (members[0][k] * members[1][k]) ** 0.5 for k in members[0]}

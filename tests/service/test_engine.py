@@ -40,12 +40,15 @@ def test_predict_all_resamples_to_each_model(runs: list[Path]) -> None:
     async def go() -> list[list[float]]:
         results = await pool.predict("all", tone(1.0, 48_000), 48_000)
         await pool.close()
-        return [r.probabilities.tolist() for r in results]
+        return results
 
-    probs = asyncio.run(go())
-    assert len(probs) == 2
-    for p in probs:
-        assert sum(p) == pytest.approx(1.0, abs=1e-4)
+    results = asyncio.run(go())
+    assert len(results) == 2
+    for r in results:
+        assert sum(r.probabilities.tolist()) == pytest.approx(1.0, abs=1e-4)
+        # the resampling is timed with the batch's own stages
+        assert next(iter(r.stages)) == "resample" and r.stages["resample"] > 0
+        assert r.stages["model"] > 0
 
 
 class SlowPredictor:
@@ -72,7 +75,8 @@ def test_concurrent_requests_are_batched_off_the_loop() -> None:
         waves = [np.full(10, i / 10, dtype=np.float32) for i in range(5)]
         results = await asyncio.gather(*(batcher.predict(w) for w in waves))
         await batcher.close()
-        return [float(p[0]) for p, _ in results]
+        assert all(stages == {} for _, _, stages in results)  # it marks no stage
+        return [float(p[0]) for p, _, _ in results]
 
     firsts = asyncio.run(go())
     assert firsts == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])  # each gets its own row

@@ -4,6 +4,11 @@ Requests for the same model that queue up while a batch runs are gathered into t
 ``predict_proba`` call in a worker thread (and, with ``batch_wait_ms`` > 0, requests that
 arrive within that time), so concurrent clients share the cost of one ONNX Runtime call
 instead of queueing behind each other, while a lone request never waits.
+
+Each batch runs with the stage clock open (:mod:`audioclf.stages`), so every answer
+carries the milliseconds of its batch by stage — ``resample`` to the model's rate, then
+the predictor's own stages (feature extractors per speed view, ``model``, an ensemble's
+members and ``combine``), as :mod:`audioclf.inference.cost` names them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,7 @@ import soxr
 from audioclf.features.speaker_norm import check_servable
 from audioclf.formats.runfolder import RunFolderError
 from audioclf.inference.predictor import Predictor
+from audioclf.stages import measuring
 
 log = logging.getLogger("audioclf.service")
 
@@ -51,12 +57,18 @@ class ModelResult:
     labels: list[str]
     probabilities: np.ndarray
     inference_ms: float
+    stages: dict[str, float] = field(default_factory=dict)
+    """Milliseconds by stage: ``resample`` and the stages of the batch it ran in."""
+
+
+Answer = tuple[np.ndarray, float, dict[str, float]]
+"""One waveform's probabilities, the time its batch took (ms) and that time by stage."""
 
 
 @dataclass
 class _Job:
     waveform: np.ndarray
-    future: asyncio.Future[tuple[np.ndarray, float]]
+    future: asyncio.Future[Answer]
 
 
 _STOP = None  # queued by close(): the worker finishes the jobs before it, then exits
@@ -82,12 +94,11 @@ class Batcher:
             self._task = loop.create_task(self._work(self._queue))
         return self._queue
 
-    async def predict(self, waveform: np.ndarray) -> tuple[np.ndarray, float]:
-        """Probabilities for one waveform and the time its batch took (ms)."""
+    async def predict(self, waveform: np.ndarray) -> Answer:
+        """Probabilities for one waveform, the time its batch took (ms) and that time by
+        stage."""
         queue = self._ensure_worker()
-        future: asyncio.Future[tuple[np.ndarray, float]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         await queue.put(_Job(waveform, future))
         return await future
 
@@ -120,8 +131,8 @@ class Batcher:
     async def _run(self, jobs: list[_Job]) -> None:
         start = time.perf_counter()
         try:
-            probs = await anyio.to_thread.run_sync(
-                self.predictor.predict_proba, [job.waveform for job in jobs]
+            probs, stages = await anyio.to_thread.run_sync(
+                self._timed_predict, [job.waveform for job in jobs]
             )
         except Exception as exc:  # hand the failure to every waiting request
             for job in jobs:
@@ -132,7 +143,14 @@ class Batcher:
         self.batches.append(len(jobs))
         for job, p in zip(jobs, probs, strict=True):
             if not job.future.done():
-                job.future.set_result((p, elapsed))
+                job.future.set_result((p, elapsed, stages))
+
+    def _timed_predict(self, waves: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
+        """The batch's probabilities and its milliseconds by stage (run in the worker
+        thread, so the clock sees this batch only)."""
+        with measuring() as clock:
+            probs = self.predictor.predict_proba(waves)
+        return probs, clock.totals()
 
     async def close(self) -> None:
         """Let the worker finish the queued requests, then stop it."""
@@ -153,6 +171,13 @@ def resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
     if sr == target:
         return y
     return soxr.resample(y, sr, target).astype(np.float32)
+
+
+def timed_resample(y: np.ndarray, sr: int, target: int) -> tuple[np.ndarray, float]:
+    """:func:`resample` and the milliseconds it took."""
+    start = time.perf_counter()
+    out = resample(y, sr, target)
+    return out, (time.perf_counter() - start) * 1000
 
 
 class ModelPool:
@@ -230,9 +255,12 @@ class ModelPool:
         predictors = self.select(name)
 
         async def one(p: Predictor) -> ModelResult:
-            y = await anyio.to_thread.run_sync(resample, waveform, sample_rate, p.sample_rate)
-            probs, ms = await self.batchers[p.name].predict(y)
-            return ModelResult(p.name, list(p.classes_), probs, ms)
+            y, resample_ms = await anyio.to_thread.run_sync(
+                timed_resample, waveform, sample_rate, p.sample_rate
+            )
+            probs, ms, stages = await self.batchers[p.name].predict(y)
+            stages = {"resample": resample_ms} | stages
+            return ModelResult(p.name, list(p.classes_), probs, ms, stages)
 
         return list(await asyncio.gather(*(one(p) for p in predictors)))
 

@@ -32,6 +32,11 @@ class ServedModel(BaseModel):
     sample_rate: int
     clip_seconds: float
     metrics: MetricsSummary
+    ms_per_audio_second: float | None = Field(
+        default=None,
+        description="Inference cost per second of audio, all stages, measured on the run's "
+        "test clips after training (null for runs that did not measure it).",
+    )
 
 
 class ModelsResponse(BaseModel):
@@ -51,6 +56,13 @@ class InferenceTiming(BaseModel):
     """Time spent by one model (ms, for the batch the request ran in)."""
 
     inference: float
+    stages: dict[str, float] = Field(
+        default_factory=dict,
+        description="The time by stage (ms): `resample` (to the model's rate), each feature "
+        "extractor at each speed view (`PART@SPEED`, `speed@SPEED` for playing the clip at "
+        "that speed), `crops`, `model`, an ensemble member's stages as `MEMBER/STAGE`, "
+        "`combine`. Everything but `resample` is for the batch the request ran in.",
+    )
 
 
 class ModelPrediction(BaseModel):

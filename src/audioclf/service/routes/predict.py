@@ -64,14 +64,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[RateLimited, WorkSlot])
 
 
-def _prediction(model: str, labels: list[str], probs: np.ndarray, ms: float) -> ModelPrediction:
+def _prediction(
+    model: str, labels: list[str], probs: np.ndarray, ms: float, stages: dict[str, float]
+) -> ModelPrediction:
     best = int(np.argmax(probs))
     return ModelPrediction(
         model=model,
         labels=labels,
         probabilities={label: float(p) for label, p in zip(labels, probs, strict=True)},
         top=TopLabel(label=labels[best], probability=float(probs[best])),
-        timing_ms=InferenceTiming(inference=round(ms, 3)),
+        timing_ms=InferenceTiming(
+            inference=round(ms, 3), stages={name: round(v, 3) for name, v in stages.items()}
+        ),
     )
 
 
@@ -107,7 +111,9 @@ async def predict_clip(
         total_ms,
     )
     logged = log_predictions(request, data, results, total_ms)
-    predictions = [_prediction(r.model, r.labels, r.probabilities, r.inference_ms) for r in results]
+    predictions = [
+        _prediction(r.model, r.labels, r.probabilities, r.inference_ms, r.stages) for r in results
+    ]
     for p in predictions:
         if p.model in logged:
             p.prediction_id, p.version = logged[p.model]
