@@ -32,7 +32,7 @@ from audioclf.stages import measuring, stage
 
 MAX_CLIPS = 20
 """Test clips timed at most."""
-BUDGET_SECONDS = 3.0
+BUDGET_SECONDS = 2.0
 """Seconds of timing after which no further clip is started."""
 TOTAL = "total"
 OTHER = "other"
