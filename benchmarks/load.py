@@ -41,10 +41,7 @@ import argparse
 import io
 import json
 import os
-import secrets
 import struct
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -57,11 +54,11 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from benchmarks.local_server import process_tree_rss, serve
 from benchmarks.results import ROOT, command_line, record
 
 SECTION = "Load test"
 DATA = Path(os.environ.get("AUDIOCLF_DATA", ROOT.parent / "shared" / "data"))
-AUDIOCLF = Path(sys.executable).parent / "audioclf"
 RATE = 16_000
 CLIP_SECONDS = 3.0
 TIMELINE_SECONDS = 30.0
@@ -360,67 +357,25 @@ class Recorder:
         self.endpoints.setdefault(name, EndpointStats()).add(status, response_time, error)
 
 
-def process_tree_rss(root: Any) -> int:
-    """Resident bytes of a psutil process and all its descendants now."""
-    import psutil
-
-    total = 0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:  # a decode process that just ended
-            continue
-    return total
-
-
 @contextmanager
 def registry_server(run: Path, workers: int) -> Iterator[tuple[str, Any]]:
     """``audioclf serve --registry load`` serving ``run`` from a throwaway registry; its
     URL and psutil process."""
-    import psutil
-
     from audioclf.registry.store import Registry
-    from benchmarks.local_server import free_port
 
     with tempfile.TemporaryDirectory(prefix="audioclf-load-") as tmp:
         db = f"sqlite:///{tmp}/registry.db"
         registry = Registry(db)
         registry.promote(MODEL, registry.add(run, MODEL).version)
-        port = free_port()
         env = {
             **os.environ,
             **SERVER_ENV,
             "AUDIOCLF_DB_URL": db,
             "AUDIOCLF_FEEDBACK_DIR": f"{tmp}/feedback-pool",
-            # one key for all workers, so a token one signs another accepts
-            "AUDIOCLF_FEEDBACK_SECRET": secrets.token_urlsafe(32),
         }
-        cmd = [str(AUDIOCLF), "serve", "--registry", MODEL, "--port", str(port)]
-        cmd += ["--workers", str(workers), "--log-level", "warning"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, cwd=tmp)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(proc, url, cmd)
-            yield url, psutil.Process(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, cmd: list[str]) -> None:
-    from benchmarks.local_server import is_ready
-
-    deadline = time.monotonic() + 300
-    while not is_ready(url, timeout=2):
-        if proc.poll() is not None:
-            raise RuntimeError(f"`{' '.join(cmd)}` exited with code {proc.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"`{' '.join(cmd)}` not ready after 300 s")
-        time.sleep(0.5)
+        args = ["--registry", MODEL, "--workers", str(workers)]
+        with serve(args, env, cwd=Path(tmp)) as (url, process):
+            yield url, process
 
 
 def run_load(

@@ -128,6 +128,18 @@ NOTES = {
         "rows ran) over those of the wav2vec2-base-sized model at the same concurrency. RSS\n"
         "is the server with only the CNN loaded."
     ),
+    "Long silence": (
+        "One `POST /v1/predict` of 590 s of 16 kHz digital silence as FLAC (28 KB, inside the\n"
+        "default upload and duration limits) to a fresh `audioclf serve RUN` with default\n"
+        "settings; peak RSS is the server and all its children (decode processes included)\n"
+        "sampled every 20 ms. RUN is the quickstart run (`audioclf quickstart --out run`), its\n"
+        "served model and two of its candidates. Before the per-request cap\n"
+        "(`AUDIOCLF_MAX_SCORED_SECONDS`, 30 s scored in evenly spaced excerpts) and the\n"
+        "batched embedding windows, the speech-embedding candidate took 4221 MiB and 25.8 s\n"
+        "on this clip (the code of commit 8fcfa44~1, run as `PYTHONPATH=OLD/src .venv/bin/python\n"
+        "-m benchmarks.long_silence RUN/candidates/speech_embedding_logreg --no-record` with\n"
+        "OLD a worktree of that commit)."
+    ),
     "Speaker counting (LibriSpeech mixtures, 1 s, unseen test speakers)": (
         "Mixtures of 1-second voiced LibriSpeech segments (averaged), speakers split into\n"
         "disjoint train/val/test pools before mixing; accuracy and count MAE on the test pool.\n"

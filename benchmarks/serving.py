@@ -27,8 +27,6 @@ import asyncio
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +42,7 @@ from audioclf.audio import load
 from audioclf.formats.manifest import read_manifest, write_manifest
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
-from benchmarks.local_server import free_port, is_ready
+from benchmarks.local_server import serve
 from benchmarks.protocols import WORK, manifest_for
 from benchmarks.results import command_line, record
 
@@ -56,7 +54,6 @@ W2V_RUN = SERVING / "wav2vec2_base"
 DEFAULT_LABEL = "audioclf_default"
 W2V_LABEL = "wav2vec2-base (random init)"
 CLIP_SECONDS = 3.0
-AUDIOCLF = Path(sys.executable).parent / "audioclf"
 
 
 def _trained(run: Path) -> bool:
@@ -126,29 +123,9 @@ def clip_bytes() -> bytes:
 @contextmanager
 def server(runs: list[Path]) -> Iterator[tuple[str, psutil.Process]]:
     """``audioclf serve RUN...`` in a subprocess (rate limit off); its URL and process."""
-    port = free_port()
     env = {**os.environ, "AUDIOCLF_RATE_LIMIT_PER_MINUTE": "0"}
-    cmd = [str(AUDIOCLF), "serve", *map(str, runs), "--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"`{' '.join(cmd)}` exited with code {proc.returncode}")
-            if is_ready(url, timeout=2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"`{' '.join(cmd)}` not ready after 300 s")
-            time.sleep(0.5)
-        yield url, psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve([str(r) for r in runs], env) as running:
+        yield running
 
 
 async def _load(url: str, model: str, clip: bytes, clients: int, seconds: float) -> dict[str, Any]:
