@@ -373,6 +373,11 @@ def _selection_rows(folder: Path, metrics: Mapping[str, Any]) -> list[dict[str, 
                 "score": _num(row.get("score")),
                 "train": _duration(row["train_seconds"]) if row.get("train_seconds") else "—",
                 "latency": _latency(row["latency_ms"]) if row.get("latency_ms") else "—",
+                "cost": (
+                    f"{float(row['ms_per_audio_second']):.1f} ms"
+                    if row.get("ms_per_audio_second") is not None
+                    else "—"
+                ),
                 "params": _params(row["params"]) if row.get("params") else "—",
             }
         )

@@ -83,6 +83,10 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     report = (run / "report.html").read_text()
     assert "Model selection" in report
     assert 'href="candidates/logreg/report.html"' in report
+    # every candidate's cost per second of audio is in the selection, and the served
+    # model's table (its own metrics, copied up) in the report
+    assert all(row["ms_per_audio_second"] > 0 for row in selection["candidates"])
+    assert "cost / s of audio" in report and "Cost per second of audio" in report
     assert load_run_summary(run).model == f"auto → {best}"
     # the root is an ordinary run folder: it serves
     probs = Predictor(run).predict_source(read_manifest(manifest)[0].path)

@@ -47,10 +47,17 @@ def candidate_rows(results: dict[str, RunResult]) -> list[dict[str, Any]]:
             **{key: result.metrics.get(key) for key in (*SELECTION_KEYS, "val_accuracy")},
             "train_seconds": result.metrics.get("train_seconds"),
             "latency_ms": result.metrics.get("latency_ms"),
+            "ms_per_audio_second": _cost_total(result.metrics),
             "params": result.metrics.get("params"),
         }
         for name, result in results.items()
     ]
+
+
+def _cost_total(metrics: dict[str, Any]) -> float | None:
+    """The candidate's inference ms per second of audio (``cost``), None when unmeasured."""
+    total = ((metrics.get("cost") or {}).get("ms_per_audio_second") or {}).get("total")
+    return float(total) if isinstance(total, int | float) else None
 
 
 def ensemble_pair(results: dict[str, RunResult]) -> tuple[str, str] | None:
