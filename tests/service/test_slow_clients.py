@@ -18,7 +18,11 @@ TIMEOUT = 0.5
 
 
 async def echo_length(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """An ASGI app that reads the whole body and answers with its length."""
+    """An ASGI app that reads the whole body and answers with its length; on a WebSocket,
+    answers every text message with its length."""
+    if scope["type"] == "websocket":
+        await echo_websocket(receive, send)
+        return
     size = 0
     while True:
         message = await receive()
@@ -29,6 +33,17 @@ async def echo_length(scope: dict[str, Any], receive: Any, send: Any) -> None:
             break
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+async def echo_websocket(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": str(len(message.get("text") or ""))})
+        else:
+            return
 
 
 @pytest.fixture
@@ -97,3 +112,26 @@ def test_a_slow_but_steady_upload_and_a_prompt_request_are_served(port: int) -> 
         # the kept-alive connection serves a second prompt request
         conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
         assert b"\r\n2\r\n" in conn.recv(4096)
+
+
+def test_a_websocket_outlives_the_http_timeouts(port: int) -> None:
+    """After the upgrade the connection is the WebSocket's: no header or body timer of the
+    upgrade request may close it (a live stream lasts minutes)."""
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/") as ws:
+        for _ in range(6):  # messages spread over three timeouts
+            time.sleep(TIMEOUT / 2)
+            ws.send("abc")
+            assert ws.recv(timeout=5) == "3"
+
+
+def test_forty_half_request_lines_are_all_dropped(port: int) -> None:
+    conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    try:
+        for conn in conns:
+            conn.sendall(b"GET /v1/mod")
+        assert all(_closed_within(conn, 10 * TIMEOUT) for conn in conns)
+    finally:
+        for conn in conns:
+            conn.close()

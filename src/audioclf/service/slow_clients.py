@@ -12,7 +12,9 @@ bare `audioclf serve` is not at the mercy of the slowest client:
 - **body**: while a request body is incomplete, no gap between two chunks may exceed
   ``body_timeout_seconds``.
 
-Past either, the connection is closed: the route reading the body sees the client gone
+A connection upgraded to a WebSocket leaves this protocol: its timers stop there (a live
+stream has its own idle timeout, ``AUDIOCLF_STREAM_IDLE_SECONDS``). Past either, the
+connection is closed: the route reading the body sees the client gone
 and its buffered bytes are freed. The timeouts come from the server's settings
 (``AUDIOCLF_HEADER_TIMEOUT_SECONDS``, ``AUDIOCLF_BODY_TIMEOUT_SECONDS``), read when a
 connection opens, so worker processes started by uvicorn use them too. Written as a
@@ -41,6 +43,7 @@ class SlowClientGuard(H11Protocol):
         self.body_timeout = settings.body_timeout_seconds
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._upgraded = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -49,6 +52,12 @@ class SlowClientGuard(H11Protocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         self._follow_state()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        """Hand the connection to the WebSocket protocol, with no HTTP timer left on it."""
+        self._upgraded = True
+        self._cancel_timers()
+        super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
@@ -60,6 +69,8 @@ class SlowClientGuard(H11Protocol):
 
     def _follow_state(self) -> None:
         """Arm, reset or cancel the timers for what the client is sending now."""
+        if self._upgraded:
+            return
         state = self.conn.their_state
         if state is h11.IDLE:  # a (next) request has begun, or will: its headers are timed
             self._arm_header_timer()
