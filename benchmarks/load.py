@@ -54,7 +54,6 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from benchmarks.local_server import process_tree_rss, serve
 from benchmarks.results import ROOT, command_line, record
 
 SECTION = "Load test"
@@ -99,13 +98,17 @@ def outcome(status: int | None) -> str:
         return "error"
     if status in SHED:
         return "shed"
-    if 200 <= status < 400 or status == 1000:
+    if 100 <= status < 400 or status == 1000:
         return "ok"
     if 400 <= status < 500 or status in CLIENT_WS:
         return "4xx"
     if 500 <= status < 600 or status in SERVER_WS:
         return "5xx"
     return "error"
+
+
+class StreamError(RuntimeError):
+    """A live-stream request that failed; its message says how (reported as is)."""
 
 
 @dataclass
@@ -206,6 +209,12 @@ def wav(samples: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def raw(body: bytes) -> Any:
+    """A request body for locust's FastHttpSession, which sends bytes as they are (its
+    type hints admit only str and dict)."""
+    return body
+
+
 def make_plan(url: str, args: argparse.Namespace) -> Plan:
     voice = speech(max(TIMELINE_SECONDS, STREAM_HOP))
     return Plan(
@@ -235,7 +244,7 @@ def user_classes(plan: Plan) -> list[type]:
         def _predict(self) -> dict[str, Any] | None:
             with self.client.post(
                 f"/v1/predict?model={plan.model}",
-                data=plan.clip,
+                data=raw(plan.clip),
                 headers=octet,
                 name="/v1/predict",
                 catch_response=True,
@@ -254,7 +263,7 @@ def user_classes(plan: Plan) -> list[type]:
         def timeline(self) -> None:
             self.client.post(
                 f"/v1/predict/timeline?model={plan.model}",
-                data=plan.timeline,
+                data=raw(plan.timeline),
                 headers=octet,
                 name="/v1/predict/timeline",
             )
@@ -269,7 +278,7 @@ def user_classes(plan: Plan) -> list[type]:
             body, content_type = request
             self.client.post(
                 "/v1/feedback",
-                data=body,
+                data=raw(body),
                 headers={"Content-Type": content_type},
                 name="/v1/feedback",
             )
@@ -288,7 +297,7 @@ def user_classes(plan: Plan) -> list[type]:
                 response_length=0,
                 response=None,
                 context={"status": status},
-                exception=RuntimeError(error or f"close {status}")
+                exception=StreamError(error or f"close {status}")
                 if outcome(status) != "ok"
                 else None,
             )
@@ -326,7 +335,7 @@ def user_classes(plan: Plan) -> list[type]:
                     ws.send_binary(plan.stream_chunk)
                     status, error = self._next_text(ws)
                 except Exception as err:
-                    self._fire("/v1/stream prediction", start, None, type(err).__name__)
+                    self._fire("/v1/stream prediction", start, None, f"{type(err).__name__}: {err}")
                     return
                 self._fire("/v1/stream prediction", start, status, error)
                 if status != 200:
@@ -353,7 +362,10 @@ class Recorder:
     ) -> None:
         status = (context or {}).get("status") if response is None else response.status_code
         status = status or None  # locust's HTTP client reports 0 for no answer
-        error = type(exception).__name__ if exception is not None and status is None else None
+        error = None
+        if exception is not None and status is None:
+            failure = isinstance(exception, StreamError)
+            error = str(exception)[:60] if failure else type(exception).__name__
         self.endpoints.setdefault(name, EndpointStats()).add(status, response_time, error)
 
 
@@ -362,6 +374,7 @@ def registry_server(run: Path, workers: int) -> Iterator[tuple[str, Any]]:
     """``audioclf serve --registry load`` serving ``run`` from a throwaway registry; its
     URL and psutil process."""
     from audioclf.registry.store import Registry
+    from benchmarks.local_server import serve
 
     with tempfile.TemporaryDirectory(prefix="audioclf-load-") as tmp:
         db = f"sqlite:///{tmp}/registry.db"
@@ -385,6 +398,8 @@ def run_load(
     import gevent
     from locust.env import Environment
 
+    from benchmarks.local_server import process_tree_rss
+
     env = Environment(user_classes=user_classes(plan), host=plan.url)
     recorder = Recorder()
     env.events.request.add_listener(recorder.on_request)
@@ -402,6 +417,18 @@ def run_load(
     runner.greenlet.join()
     sampler.kill()
     return recorder, peak[0]
+
+
+def warm_up(plan: Plan, workers: int) -> None:
+    """A few predictions and one timeline before the clock starts, so that every worker
+    has loaded its models and its decode processes (they start on first use)."""
+    import httpx
+
+    predict = f"{plan.url}/v1/predict?model={plan.model}"
+    for _ in range(4 * workers):
+        httpx.post(predict, content=plan.clip, timeout=120).raise_for_status()
+    timeline = f"{plan.url}/v1/predict/timeline?model={plan.model}"
+    httpx.post(timeline, content=plan.timeline, timeout=120).raise_for_status()
 
 
 def settings_note(workers: int) -> str:
@@ -474,6 +501,7 @@ def main() -> None:
     notes = (settings_note(args.workers), machine_note())
     with registry_server(args.run.resolve(), args.workers) as (url, server):
         plan = make_plan(url, args)
+        warm_up(plan, args.workers)
         recorder, peak = run_load(plan, server, args.users, args.spawn_rate, args.seconds)
     report(args, recorder, peak, notes)
 
