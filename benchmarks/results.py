@@ -140,6 +140,17 @@ NOTES = {
         "-m benchmarks.long_silence RUN/candidates/speech_embedding_logreg --no-record` with\n"
         "OLD a worktree of that commit)."
     ),
+    "Load test": (
+        "locust, headless, against `audioclf serve --registry` of RUN, the quickstart run\n"
+        "(`audioclf quickstart --out quickstart --no-serve`: the spoken-digit default), with\n"
+        "`--workers 2` as in the Dockerfile; users mix predict (3-s clip), timeline (30-s\n"
+        "recording, default window and hop), feedback (a prediction, then its correction with\n"
+        "the token, every other one with the clip) and live streams (0.5 s of audio every\n"
+        "0.5 s for 20 s); see benchmarks/load.py. The load generator runs on the same two\n"
+        "cores, and `loadavg before` says what else the machine was doing. Peak RSS is the\n"
+        "server's processes together (workers and decode processes), sampled every 0.2 s.\n"
+        "`shed` counts the refusals the server is designed to make (429, 503, WebSocket 1013)."
+    ),
     "Speaker counting (LibriSpeech mixtures, 1 s, unseen test speakers)": (
         "Mixtures of 1-second voiced LibriSpeech segments (averaged), speakers split into\n"
         "disjoint train/val/test pools before mixing; accuracy and count MAE on the test pool.\n"
