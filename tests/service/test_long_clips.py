@@ -135,3 +135,37 @@ def test_ten_minutes_of_silence_take_bounded_memory(
     assert body["sampled"] is True
     assert body["scored_seconds"] == pytest.approx(30, abs=0.01)
     assert peak[0] < PEAK_RSS_LIMIT, f"peak RSS {peak[0] / 2**20:.0f} MiB"
+
+
+def _tree_cpu_seconds(root: psutil.Process) -> float:
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def test_an_abandoned_timeline_stops_costing_cpu(server: tuple[str, psutil.Process]) -> None:
+    """300 s of noise at hop 0.125 s is minutes of CPU; the client leaves after 1 s, and
+    the server must stop within a chunk of windows, not score the rest."""
+    url, process = server
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    sf.write(
+        buffer, (0.1 * rng.standard_normal(300 * 16_000)).astype(np.float32), 16_000, format="FLAC"
+    )
+    body = buffer.getvalue()
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"POST /v1/predict/timeline?hop=0.125&vad=none HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(head + body)
+        time.sleep(1.0)
+    time.sleep(2.0)  # a chunk of windows in flight finishes; then nothing more runs
+    before = _tree_cpu_seconds(process)
+    time.sleep(3.0)
+    spent = _tree_cpu_seconds(process) - before
+    assert spent < 0.5, f"the server spent {spent:.1f} CPU-s after its client left"

@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audioclf.registry.db import session_factory
 from audioclf.registry.feedback import sweep_orphans
@@ -118,23 +120,51 @@ def _add_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(err.detail)}, err.status_code, headers=err.headers)
 
 
-def _add_middleware(app: FastAPI, settings: Settings, observer: Observer) -> None:
-    @app.middleware("http")
-    async def measure_and_secure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class MeasureAndSecure:
+    """ASGI middleware: every HTTP answer counted in the metrics and given the security
+    headers; an unhandled error becomes a JSON 500. Written as plain ASGI rather than with
+    ``@app.middleware`` (Starlette's BaseHTTPMiddleware), which wraps ``receive`` so that
+    ``Request.is_disconnected()`` never sees a client leave, and abandoned work would run
+    on (service/cancel.py)."""
+
+    def __init__(self, app: ASGIApp, observer: Observer) -> None:
+        self.app = app
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
+        status: list[int] = []
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+            await send(message)
+
+        request = Request(scope)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, secured)
         except Exception:
             log.exception("unhandled error on %s", _route_name(request))
-            response = JSONResponse({"detail": "internal server error"}, 500)
-        observer.observe(
-            _route_name(request), request.method, response.status_code, time.perf_counter() - start
-        )
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
+            if status:  # the answer has begun: nothing sensible can follow
+                raise
+            await JSONResponse({"detail": "internal server error"}, 500)(scope, receive, secured)
+        finally:
+            self.observer.observe(
+                _route_name(request),
+                request.method,
+                status[0] if status else 500,
+                time.perf_counter() - start,
+            )
+
+
+def _add_middleware(app: FastAPI, settings: Settings, observer: Observer) -> None:
+    app.add_middleware(MeasureAndSecure, observer=observer)
 
     if settings.cors_origins:
         app.add_middleware(
