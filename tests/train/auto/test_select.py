@@ -282,19 +282,32 @@ def test_cli_train_auto_with_a_candidate_list(tmp_path: Path) -> None:
 def test_auto_can_distil_a_student_onto_the_front(tmp_path: Path) -> None:
     manifest = make_corpus(tmp_path / "corpus")
     config = _auto(manifest, ["logreg"], tolerance=1.0)
-    config.model_options["student"] = True
+    # unlabelled clips: another generated corpus's audio, found in its folder
+    unlabelled = make_corpus(tmp_path / "unlabelled", speakers=2, per_class=1).parent
+    config.model_options["student"] = {"unlabelled": str(unlabelled), "views": 1}
     result = train_run(config, tmp_path / "run", progress=False)
     selection = result.metrics["selection"]
     front = {row["model"]: row for row in selection["front"]}
     assert set(front) == {"logreg", "student"}
     student = json.loads((tmp_path / "run" / "candidates" / "student" / "metrics.json").read_text())
     assert student["distilled_from"] == "logreg"  # the accurate model is the teacher
+    assert student["transfer"]["unlabelled"] == 4
+    train_clips = (tmp_path / "run" / "splits" / "train.jsonl").read_text().splitlines()
+    assert student["transfer"]["view"] == len(train_clips)  # one view of each
     # its split is the selection's: the same test clips as every candidate
     assert (tmp_path / "run" / "candidates" / "student" / "splits" / "test.jsonl").read_text() == (
         tmp_path / "run" / "splits" / "test.jsonl"
     ).read_text()
     assert selection["chosen"] == min(front, key=lambda name: front[name]["latency_ms"])
-    with pytest.raises(SelectionError, match="student must be true or false"):
+    with pytest.raises(SelectionError, match="student must be true, false or a mapping"):
         bad = _auto(manifest, ["logreg"])
         bad.model_options["student"] = "yes"
         train_run(bad, tmp_path / "bad", progress=False)
+    with pytest.raises(SelectionError, match="no audio files under"):
+        bad = _auto(manifest, ["logreg"])
+        bad.model_options["student"] = {"unlabelled": str(tmp_path / "nowhere")}
+        train_run(bad, tmp_path / "bad2", progress=False)
+    with pytest.raises(SelectionError, match="takes"):
+        bad = _auto(manifest, ["logreg"])
+        bad.model_options["student"] = {"unlabeled": str(unlabelled)}
+        train_run(bad, tmp_path / "bad3", progress=False)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from audioclf.console import console
 from audioclf.features.inputs import input_parts
 from audioclf.models import model_info
+from audioclf.recipes._common import AUDIO_SUFFIXES, audio_files
 from audioclf.train.config import AUTO, TrainConfig
 
 # classical first (cheapest); the ComParE-based ones need the `smile` extra (opensmile),
@@ -105,14 +107,50 @@ def candidates(config: TrainConfig) -> list[Candidate]:
     return sorted(chosen, key=lambda c: not c.classical)
 
 
+UNLABELLED_SUFFIXES = AUDIO_SUFFIXES | {".mp3", ".ogg", ".opus", ".m4a"}
+STUDENT_OPTIONS = frozenset({"unlabelled", "views", "max_unlabelled"})
+"""What ``model_options.student`` may set when it is a mapping (train/distill.py)."""
+
+
 def wants_student(config: TrainConfig) -> bool:
     """``model_options.student`` (default false): distil the accurate model into the
-    compact ``student`` (train/distill.py) and put it on the front. Off by default until
-    the benchmark shows it earns the minutes its teacher's scoring costs."""
+    compact ``student`` (train/distill.py) and put it on the front; ``true`` or a mapping
+    of its options (:func:`student_options`). Off by default until the benchmark shows it
+    earns the minutes its teacher's scoring costs."""
     value = config.model_options.get("student", False)
+    if isinstance(value, dict):
+        stray = sorted(set(value) - STUDENT_OPTIONS)
+        if stray:
+            raise SelectionError(
+                f"model_options.student takes {sorted(STUDENT_OPTIONS)}, not {stray}"
+            )
+        return True
     if not isinstance(value, bool):
-        raise SelectionError(f"model_options.student must be true or false, not {value!r}")
+        raise SelectionError(
+            f"model_options.student must be true, false or a mapping of options, not {value!r}"
+        )
     return value
+
+
+def student_options(config: TrainConfig) -> dict[str, Any]:
+    """The distillation options ``model_options.student`` gives: ``unlabelled`` (a folder
+    of audio, searched recursively, whose clips join the transfer set unlabelled) becomes
+    the list of its files; ``views`` and ``max_unlabelled`` pass as they are."""
+    value = config.model_options.get("student")
+    if not isinstance(value, dict):
+        return {}
+    options = dict(value)
+    folder = options.pop("unlabelled", None)
+    if folder is not None:
+        root = Path(str(folder)).expanduser()
+        files = audio_files(root, suffixes=UNLABELLED_SUFFIXES) if root.is_dir() else []
+        if not files:
+            raise SelectionError(f"model_options.student.unlabelled: no audio files under {root}")
+        options["unlabelled"] = files
+    for name in ("views", "max_unlabelled"):
+        if name in options and (not isinstance(options[name], int) or options[name] < 0):
+            raise SelectionError(f"model_options.student.{name} must be a whole number >= 0")
+    return options
 
 
 def wants_ensemble(config: TrainConfig) -> bool:

@@ -38,6 +38,7 @@ from audioclf.train.auto.candidates import (
     Candidate,
     SelectionError,
     candidates,
+    student_options,
     wants_ensemble,
     wants_student,
 )
@@ -147,7 +148,13 @@ def _student(
     budget = config.time_budget * STUDENT_SHARE if config.time_budget else None
     cand_config = _candidate_config(config, Candidate(STUDENT), budget, sub, resume=False)
     return distill_student(
-        teacher.run_dir, cand_config, sub, splits=splits, resume=resume, progress=progress
+        teacher.run_dir,
+        cand_config,
+        sub,
+        splits=splits,
+        resume=resume,
+        progress=progress,
+        **student_options(config),
     )
 
 
