@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audioclf.service.engine import Batcher, DuplicateModelError, ModelNotServedError, ModelPool
+from audioclf.service.engine import (
+    Batcher,
+    DuplicateModelError,
+    ModelNotServedError,
+    ModelPool,
+    ModelResult,
+)
 from tests.conftest import tone
 
 
@@ -37,7 +43,7 @@ def test_duplicate_names_are_refused(runs: list[Path], tmp_path: Path) -> None:
 def test_predict_all_resamples_to_each_model(runs: list[Path]) -> None:
     pool = ModelPool(runs)
 
-    async def go() -> list[list[float]]:
+    async def go() -> list[ModelResult]:
         results = await pool.predict("all", tone(1.0, 48_000), 48_000)
         await pool.close()
         return results
