@@ -43,7 +43,7 @@ def test_compose_file_is_valid_and_needs_its_settings() -> None:
     missing = subprocess.run(command, capture_output=True, text=True, env=env)
     assert missing.returncode != 0
     assert "AUDIOCLF_API_KEY" in missing.stderr
-    env["AUDIOCLF_API_KEY"] = "a-real-key-made-by-secrets-token-urlsafe"
+    env["AUDIOCLF_API_KEY"] = "Qm7vT2xLp9RzW4kN8cJ3hF6dY1sB5gA0eU"
     ok = subprocess.run(command, capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
 

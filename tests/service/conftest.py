@@ -21,7 +21,7 @@ from audioclf.train.run import train_run
 from tests.conftest import tone
 from tests.corpus_factory import make_corpus
 
-STRONG_KEY = "k3y-for-tests-0123456789abcdef"
+STRONG_KEY = "bNzhZBsGl4SqbO7i81Q2BKg5sw8NBkIH"  # random, as secrets.token_urlsafe makes
 
 
 @pytest.fixture(scope="session")

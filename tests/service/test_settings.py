@@ -19,22 +19,37 @@ def test_defaults_are_safe() -> None:
     assert s.cors_origins == []
 
 
-@pytest.mark.parametrize("key", ["changeme", "admin", "secret", "short-key-123", "CHANGEME"])
-def test_weak_api_keys_are_refused(key: str) -> None:
-    with pytest.raises(ValidationError, match="AUDIOCLF_API_KEY"):
+@pytest.mark.parametrize(
+    "key",
+    ["changeme", "admin", "short-key-123", "aaaaaaaaaaaaaaaa", "0123456789abcdef" * 2],
+)
+def test_weak_api_keys_are_refused_with_how_to_make_one(key: str) -> None:
+    with pytest.raises(ValidationError, match=r"too easy to guess.*secrets\.token_urlsafe"):
         Settings(_env_file=None, api_key=key)  # type: ignore[call-arg]
+
+
+def test_the_docs_placeholder_is_refused() -> None:
+    with pytest.raises(ValidationError, match="AUDIOCLF_API_KEY is a placeholder"):
+        Settings(_env_file=None, api_key="paste-the-generated-key-here")  # type: ignore[call-arg]
+
+
+def test_the_error_names_the_pattern() -> None:
+    with pytest.raises(ValidationError, match="Repeats like"):
+        Settings(_env_file=None, api_key="aaaaaaaaaaaaaaaaaaaaaaaa")  # type: ignore[call-arg]
 
 
 def test_environment_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIOCLF_RUNS", "runs/a,runs/b")
     monkeypatch.setenv("AUDIOCLF_CORS_ORIGINS", "https://a.example, https://b.example")
     env = tmp_path / ".env"
-    env.write_text("AUDIOCLF_RATE_LIMIT_PER_MINUTE=5\nAUDIOCLF_API_KEY=abcdefghijklmnopqrstu\n")
+    env.write_text(
+        "AUDIOCLF_RATE_LIMIT_PER_MINUTE=5\nAUDIOCLF_API_KEY=z4Rq9Lw2Xv7Nc1Tb6Hm3Ks8Pf5Gd0Yj\n"
+    )
     s = Settings(_env_file=env)  # type: ignore[call-arg]
     assert s.runs == [Path("runs/a"), Path("runs/b")]
     assert s.cors_origins == ["https://a.example", "https://b.example"]
     assert s.rate_limit_per_minute == 5
-    assert s.api_key == "abcdefghijklmnopqrstu"
+    assert s.api_key == "z4Rq9Lw2Xv7Nc1Tb6Hm3Ks8Pf5Gd0Yj"
 
 
 def test_weak_key_from_environment_fails(monkeypatch: pytest.MonkeyPatch) -> None:

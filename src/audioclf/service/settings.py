@@ -9,10 +9,9 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-WEAK_KEYS = frozenset(
-    {"changeme", "change-me", "admin", "secret", "password", "apikey", "api-key", "test", "key"}
-)
-MIN_KEY_LENGTH = 16
+from audioclf.service.key_strength import MIN_KEY_BITS, key_strength
+
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def _split_list(value: object) -> object:
@@ -127,11 +126,14 @@ class Settings(BaseSettings):
     def _strong_key(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if value.strip().lower() in WEAK_KEYS or len(value) < MIN_KEY_LENGTH:
+        strength = key_strength(value)
+        if strength.placeholder:
+            raise ValueError(f"AUDIOCLF_API_KEY is a placeholder; make a key with `{MAKE_A_KEY}`")
+        if not strength.strong:
+            reason = f" ({strength.warning.rstrip('.')})" if strength.warning else ""
             raise ValueError(
-                f"AUDIOCLF_API_KEY is a placeholder or shorter than {MIN_KEY_LENGTH} characters; "
-                "set a random one, e.g. `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))'`"
+                f"AUDIOCLF_API_KEY is too easy to guess: about {strength.bits:.0f} bits, "
+                f"at least {MIN_KEY_BITS:.0f} needed{reason}; make a key with `{MAKE_A_KEY}`"
             )
         return value
 
