@@ -7,15 +7,30 @@ import time
 
 import pytest
 
+from audioclf import stages
 from audioclf.stages import StageClock, measuring, scope, stage
 
 
+class _Clock:
+    """A perf_counter that moves only when a test says work was done, so sums are exact."""
+
+    now = 0.0
+
+    @classmethod
+    def read(cls) -> float:
+        return cls.now
+
+
 def _busy(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+    _Clock.now += seconds
 
 
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stages, "perf_counter", _Clock.read)
+
+
+@pytest.mark.usefixtures("fake_clock")
 def test_stages_are_summed_by_name_in_first_run_order() -> None:
     with measuring() as clock:
         for _ in range(3):
@@ -25,22 +40,19 @@ def test_stages_are_summed_by_name_in_first_run_order() -> None:
                 _busy(0.001)
     totals = clock.totals()
     assert list(totals) == ["features", "model"]
-    assert totals["features"] >= 6.0 and totals["model"] >= 3.0
-    assert clock.total() == pytest.approx(sum(totals.values()))
+    assert totals == pytest.approx({"features": 6.0, "model": 3.0})
+    assert clock.total() == pytest.approx(9.0)
 
 
+@pytest.mark.usefixtures("fake_clock")
 def test_a_nested_stage_is_not_counted_twice() -> None:
-    with measuring() as clock:
-        start = time.perf_counter()
-        with stage("outer"):
-            _busy(0.003)
-            with stage("inner"):
-                _busy(0.005)
-        wall = (time.perf_counter() - start) * 1000
+    with measuring() as clock, stage("outer"):
+        _busy(0.003)
+        with stage("inner"):
+            _busy(0.005)
+        _busy(0.001)
     totals = clock.totals()
-    assert totals["inner"] >= 5.0
-    assert 3.0 <= totals["outer"] < 5.0  # its own 3 ms, not the inner 5
-    assert sum(totals.values()) == pytest.approx(wall, rel=0.05)
+    assert totals == pytest.approx({"outer": 4.0, "inner": 5.0})  # outer: its own 3 + 1 ms
 
 
 def test_scopes_prefix_the_names_inside_them() -> None:
