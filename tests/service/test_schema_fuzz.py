@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from audioclf.registry import Registry
 from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 from tests.service.conftest import STRONG_KEY, wav_bytes
@@ -110,3 +112,31 @@ def test_valid_audio_answers_match_the_schema(make_settings: Callable[..., Setti
             case = operation.Case(media_type=media_type, body=body)
             response = case.call_and_validate(checks=CHECKS)
             assert response.status_code == 200, (label, media_type, response.text)
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_registry_routes_conform_too(
+    make_settings: Callable[..., Settings], runs: list[Path], tmp_path: Path, mode: GenerationMode
+) -> None:
+    """An app serving a registry adds feedback and monitoring: fuzzed the same way."""
+    db_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    registry = Registry(db_url)
+    registry.add(runs[1], "m")
+    registry.promote("m", 1)
+    settings = make_settings(
+        runs=[],
+        registry=["m"],
+        db_url=db_url,
+        feedback_dir=tmp_path / "pool",
+        api_key=STRONG_KEY,
+        rate_limit_per_minute=0,
+    )
+    operations = {op.label: op for op in _operations(create_app(settings))}
+    assert {"POST /v1/feedback", "GET /v1/admin/monitoring"} <= set(operations)
+    failures: list[str] = []
+    for label in ("POST /v1/feedback", "GET /v1/admin/monitoring"):
+        try:
+            _fuzz(operations[label], mode)
+        except Exception as err:
+            failures.append(f"{label}: {err}")
+    assert not failures, "\n\n".join(failures)

@@ -25,6 +25,7 @@ from audioclf.registry.predictions import PredictionLog
 from audioclf.service.decode import DecodePool
 from audioclf.service.engine import ModelNotServedError
 from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
+from audioclf.service.openapi_errors import document_400_for_invalid_requests
 from audioclf.service.registry_models import close_registry, make_pool
 from audioclf.service.routes import admin, feedback, health, models, monitoring, predict, stream
 from audioclf.service.settings import Settings, get_settings
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     app.include_router(health.router)
     attach_registry(app, settings)
     _add_handlers(app)
+    document_400_for_invalid_requests(app)
     _add_middleware(app, settings, observer)
     _add_web(app, web_dir or WEB_DIR)
     app.state.route_paths = _route_paths(app)
