@@ -23,6 +23,7 @@ from audioclf.registry.db import session_factory
 from audioclf.registry.feedback import sweep_orphans
 from audioclf.registry.predictions import PredictionLog
 from audioclf.service.decode import DecodePool
+from audioclf.service.docs_page import add_offline_docs, asset_paths
 from audioclf.service.engine import ModelNotServedError
 from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
 from audioclf.service.openapi_errors import document_400_for_invalid_requests
@@ -95,8 +96,8 @@ def _route_name(request: Request) -> str:
 
 def _route_paths(app: FastAPI) -> frozenset[str]:
     """Every path the app answers (the API has no path parameters)."""
-    paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/openapi.json", "/docs"}
-    return frozenset(paths)
+    paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/openapi.json"}
+    return frozenset(paths | asset_paths())
 
 
 def _validation_message(err: RequestValidationError) -> str:
@@ -208,6 +209,8 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
         summary="Audio classification: what the trained models hear in a clip.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -223,6 +226,7 @@ def create_app(settings: Settings | None = None, *, web_dir: Path | None = None)
     _add_handlers(app)
     document_400_for_invalid_requests(app)
     _add_middleware(app, settings, observer)
+    add_offline_docs(app)
     _add_web(app, web_dir or WEB_DIR)
     app.state.route_paths = _route_paths(app)
     return app
