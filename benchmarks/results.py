@@ -140,6 +140,16 @@ NOTES = {
         "-m benchmarks.long_silence RUN/candidates/speech_embedding_logreg --no-record` with\n"
         "OLD a worktree of that commit)."
     ),
+    "Robustness": (
+        "`audioclf evaluate RUN --data RUN/splits/test.jsonl --perturb SPEC` for each SPEC\n"
+        "(benchmarks/robustness.py): the run's held-out test speakers, clean and under each\n"
+        "corruption (augment/perturb.py; babble is four other test speakers' clips summed),\n"
+        "seed 0. ΔWA is the change in accuracy against the clean clips. `emodb-student` is an\n"
+        "auto run on Emo-DB (`audioclf train --data benchmarks/.work/emodb.jsonl --config C`,\n"
+        "C setting `model_options: {student: true}`; speaker split, 107 test clips of two\n"
+        "unseen speakers) whose served model is `voice_logreg`; its augmentation is auto's\n"
+        "default. These are the figures before any robustness training."
+    ),
     "Load test": (
         "locust, headless, against `audioclf serve --registry` of RUN, the quickstart run\n"
         "(`audioclf quickstart --out quickstart --no-serve`: the spoken-digit default), with\n"

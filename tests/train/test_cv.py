@@ -79,3 +79,41 @@ def test_cli_cv_with_speeds(tmp_path: Path) -> None:
     assert json.loads((out / "fold1" / "model.json").read_text())["speeds"] == [0.9, 1.1]
     bad = CliRunner().invoke(app, [*args[:-1], "fast", "--out", str(tmp_path / "bad")])
     assert bad.exit_code != 0 and "--speeds takes numbers" in bad.output
+
+
+def test_cli_cv_scores_every_fold_under_perturbations(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    out = tmp_path / "cv"
+    specs = ["noise=white,snr=30", "noise=white,snr=-20"]
+    args = ["cv", "--data", str(manifest), "--model", "logreg", "--folds", "2"]
+    perturb = [x for spec in specs for x in ("--perturb", spec)]
+    result = CliRunner().invoke(app, [*args, *perturb, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy @ noise=white,snr=-20" in result.output
+    summary = json.loads((out / "metrics.json").read_text())
+    folds = [json.loads((out / f"fold{i}" / "metrics.json").read_text()) for i in (1, 2)]
+    for fold in folds:
+        assert [r["spec"] for r in fold["perturbations"]] == specs
+        assert fold["perturbations"][0]["n_scored"] == fold["n"]
+    assert (out / "fold2" / "perturbed" / "report.html").is_file()
+    rows = summary["perturbations"]
+    assert [r["spec"] for r in rows] == specs and all(r["n_folds"] == 2 for r in rows)
+    fold_accuracies = [f["perturbations"][1]["accuracy"] for f in folds]
+    assert rows[1]["accuracy"] == round(float(np.mean(fold_accuracies)), 4)
+    assert rows[1]["accuracy_std"] == round(float(np.std(fold_accuracies)), 4)
+    assert "Under perturbations" in (out / "report.html").read_text()
+    # a resumed cv reuses the folds' perturbed scores; a bad SPEC fails before any fold
+    again = CliRunner().invoke(
+        app, [*args, *perturb, "--out", str(out), "--resume", "--no-progress"]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "metrics.json").read_text())["perturbations"] == rows
+    bad = CliRunner().invoke(
+        app, [*args, "--perturb", "noise=pink", "--out", str(tmp_path / "bad"), "--no-progress"]
+    )
+    assert bad.exit_code != 0 and "needs snr" in bad.output
+    assert not (tmp_path / "bad" / "fold1").exists()

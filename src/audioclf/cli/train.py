@@ -182,6 +182,13 @@ def cv_cmd(
         help="auto: serve the most accurate model answering a clip within MS milliseconds.",
     ),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished folds, resume the rest."),
+    perturb: list[str] = typer.Option(
+        [],
+        "--perturb",
+        help="Also score each fold's test clips under a corruption (repeatable; the SPECs of "
+        "`audioclf evaluate --perturb`): mean ± std over folds.",
+    ),
+    perturb_seed: int = typer.Option(0, "--perturb-seed", help="Seed of the perturbations."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Grouped k-fold cross-validation (no speaker in train and test of a fold): mean ± std."""
@@ -210,10 +217,16 @@ def cv_cmd(
         group=group,
         resume=resume,
         progress=progress,
+        perturb=perturb,
+        perturb_seed=perturb_seed,
     )
     table = Table("metric", "mean", "std", title=f"{metrics['n_folds']} folds by {group}")
     for key, value in metrics["mean"].items():
         table.add_row(key, f"{value:.3f}", f"{metrics['std'][key]:.3f}")
+    for row in metrics.get("perturbations") or []:
+        table.add_row(
+            f"accuracy @ {row['spec']}", f"{row['accuracy']:.3f}", f"{row['accuracy_std']:.3f}"
+        )
     out.print(table)
     out.print(f"summary in {out_dir}/metrics.json and {out_dir}/report.html")
 
@@ -226,16 +239,29 @@ def evaluate_cmd(
         None, "--label-map", help="YAML {corpus label: model label}; null drops a class."
     ),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for metrics and report."),
+    perturb: list[str] = typer.Option(
+        [],
+        "--perturb",
+        help="Also score the clips under a corruption (repeatable): noise=pink,snr=10 · "
+        "noise=babble,snr=5 · noise=DIR,snr=0 · reverb=0.6 · telephone · opus=12k · "
+        "mp3=32k · gain=-20 · clip=0.3 (steps joined by commas apply in order).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the perturbations' randomness."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
-    """Score a trained run on a manifest (cross-corpus with a label map)."""
+    """Score a trained run on a manifest (cross-corpus with a label map, under
+    corruptions with --perturb)."""
     # deferred: scoring loads scikit-learn, scipy and pandas; `audioclf --help` must not
     from audioclf.evaluate.evaluate_run import evaluate_run
 
-    metrics = evaluate_run(run, data, out_dir, label_map=label_map, progress=progress)
+    metrics = evaluate_run(
+        run, data, out_dir, label_map=label_map, perturb=perturb, seed=seed, progress=progress
+    )
     out.print(f"{run} on {data}: {_headline(metrics)}  (n={metrics.get('n_scored', 0)})")
     for label, info in (metrics.get("unknown_labels") or {}).items():
         out.print(f"[yellow]unknown to the model:[/] {label} ({info['n']} clips)")
+    for row in metrics.get("perturbations") or []:
+        out.print(f"  {row['spec']}: {_headline(row)}  (WA {row.get('accuracy_change', 0):+.3f})")
     out.print(f"report {out_dir}/report.html")
 
 

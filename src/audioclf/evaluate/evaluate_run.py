@@ -1,10 +1,12 @@
 """Score a trained run on any manifest — its own test split, or another corpus through a
-label map (train on RAVDESS, test on Emo-DB). Classes the model doesn't know are
-reported with what the model called them, never silently dropped."""
+label map (train on RAVDESS, test on Emo-DB), and optionally under controlled corruptions
+of those clips (``perturb``: :mod:`audioclf.evaluate.robustness`). Classes the model
+doesn't know are reported with what the model called them, never silently dropped."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from audioclf.console import console
 from audioclf.data.labels import LabelMap
 from audioclf.evaluate.crosscorpus import apply_label_map, score_with_label_map
 from audioclf.evaluate.report import write_eval_report
+from audioclf.evaluate.robustness import parse_all, score_perturbations
 from audioclf.features.cache import FeatureCache
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
@@ -35,10 +38,15 @@ def evaluate_run(
     out_dir: str | Path,
     *,
     label_map: str | Path | None = None,
+    perturb: Sequence[str] = (),
+    seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Predict every readable clip of ``data`` with the run's model and write
-    ``metrics.json``, ``predictions.csv`` and ``report.html`` into ``out_dir``."""
+    ``metrics.json``, ``predictions.csv`` and ``report.html`` into ``out_dir``; with
+    ``perturb`` (SPECs of :mod:`audioclf.augment.perturb`), also score the clips under
+    each corruption, seeded by ``seed`` (``metrics["perturbations"]``)."""
+    perturbations = parse_all(perturb)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     predictor = Predictor(run_dir)
@@ -71,6 +79,10 @@ def evaluate_run(
         "label_map": mapping,
         "skipped": skipped,
     }
+    if perturbations:
+        metrics["perturbations"] = score_perturbations(
+            predictor, clips, readable, mapped, metrics, perturbations, seed=seed
+        )
     write_json(out / "metrics.json", metrics)
     _write_predictions(out / "predictions.csv", clips, true, mapped, probs, predictor.classes_)
     write_eval_report(out)

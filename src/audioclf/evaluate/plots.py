@@ -282,3 +282,49 @@ def plot_front(points: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     ax.set_title("Accuracy against latency (ringed: served)")
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_accuracy_vs_snr(
+    rows: Sequence[Mapping[str, Any]], clean: float | None, path: str | Path
+) -> Path:
+    """Accuracy under additive noise against its SNR, one line per noise (``family`` of
+    the rows of ``metrics["perturbations"]`` that have an ``snr``), clean dashed."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    families: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        if row.get("snr") is not None and row.get("accuracy") is not None:
+            families.setdefault(str(row["family"]), []).append(
+                (float(row["snr"]), float(row["accuracy"]))
+            )
+    for family, points in sorted(families.items()):
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=family)
+    if clean is not None:
+        ax.axhline(clean, color="#555555", linestyle="--", linewidth=1, label="clean")
+    ax.set_xlabel("SNR, dB")
+    ax.set_ylabel("accuracy (WA)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Accuracy under noise")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_perturbations(
+    rows: Sequence[Mapping[str, Any]], clean: float | None, path: str | Path
+) -> Path:
+    """Accuracy under every perturbation as horizontal bars, clean as a dashed line."""
+    scored = [r for r in rows if r.get("accuracy") is not None]
+    fig, ax = plt.subplots(figsize=(6.5, max(2.0, 0.35 * len(scored) + 1.2)))
+    names = [str(r["spec"]) for r in scored]
+    ax.barh(range(len(scored)), [float(r["accuracy"]) for r in scored], color="#4c72b0")
+    ax.set_yticks(range(len(scored)), names, fontsize=8)
+    ax.invert_yaxis()
+    if clean is not None:
+        ax.axvline(clean, color="#555555", linestyle="--", linewidth=1, label="clean")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("accuracy (WA)")
+    ax.set_title("Accuracy under each perturbation")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)

@@ -102,6 +102,7 @@ def _write_report(folder: Path, *, evaluation: bool) -> Path:
         "splits": _split_rows(metrics),
         "selection": _selection_rows(folder, metrics),
         "cost": _cost(metrics),
+        "perturbations": _perturbation_rows(metrics),
         "selected": ", ".join(
             f"{model} ×{n}" for model, n in (metrics.get("selected") or {}).items()
         ),
@@ -214,11 +215,51 @@ def _draw_plots(
                 lambda p: plots.plot_front(front, p),
             )
         )
+    jobs.extend(_perturbation_plots(metrics))
     figures = []
     for name, caption, draw in jobs:
         draw(plot_dir / name)
         figures.append({"file": f"plots/{name}", "caption": caption})
     return figures
+
+
+def _perturbation_plots(
+    metrics: Mapping[str, Any],
+) -> list[tuple[str, str, Callable[[Path], Path]]]:
+    """The robustness plots of an evaluation with ``--perturb``."""
+    rows = list(metrics.get("perturbations") or [])
+    if not rows:
+        return []
+    clean = metrics.get("accuracy")
+    jobs: list[tuple[str, str, Callable[[Path], Path]]] = [
+        (
+            "perturbations.png",
+            "Accuracy under each perturbation (dashed: the clean clips)",
+            lambda p: plots.plot_perturbations(rows, clean, p),
+        )
+    ]
+    if any(row.get("snr") is not None for row in rows):
+        jobs.append(
+            (
+                "accuracy_vs_snr.png",
+                "Accuracy against the SNR of added noise (dashed: the clean clips)",
+                lambda p: plots.plot_accuracy_vs_snr(rows, clean, p),
+            )
+        )
+    return jobs
+
+
+def _perturbation_rows(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The table of an evaluation under ``--perturb``: each SPEC's scores and changes."""
+    rows = []
+    for row in metrics.get("perturbations") or []:
+        cells = {"spec": str(row.get("spec", "?"))}
+        for key in ("accuracy", "balanced_accuracy", "macro_f1"):
+            value, change = row.get(key), row.get(f"{key}_change")
+            cells[key] = "—" if value is None else f"{float(value):.3f}"
+            cells[f"{key}_change"] = "" if change is None else f"{float(change):+.3f}"
+        rows.append(cells)
+    return rows
 
 
 def _has_rows(path: Path) -> bool:

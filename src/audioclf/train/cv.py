@@ -2,13 +2,17 @@
 in the same fold; the result is mean ± std over folds, as papers report it.
 
 ``runs/NAME-cv/foldK/`` are ordinary run folders (resumable one by one); the top folder
-gets the aggregate metrics.json and report.html.
+gets the aggregate metrics.json and report.html. With ``perturb`` (SPECs of
+:mod:`audioclf.augment.perturb`), each fold's test speakers are also scored under each
+corruption (``foldK/perturbed/``, as ``audioclf evaluate --perturb`` writes it) and the
+summary keeps each SPEC's mean and std over folds.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ import numpy as np
 from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
 from audioclf.data.split import grouped_kfold, leave_one_group_out
+from audioclf.evaluate.evaluate_run import evaluate_run
 from audioclf.evaluate.metrics import SUMMARY_KEYS, mean_std
 from audioclf.evaluate.report import write_run_report
+from audioclf.evaluate.robustness import SCORES, parse_all
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
 from audioclf.formats.runfolder import RunFolder
@@ -36,11 +42,15 @@ def cross_validate(
     group: str = "speaker",
     resume: bool = False,
     progress: bool = True,
+    perturb: Sequence[str] = (),
+    perturb_seed: int = 0,
 ) -> dict[str, Any]:
     """Train one run per fold (``folds`` = K or ``"loso"`` for leave-one-group-out) and
-    write the aggregate ``metrics.json`` (``folds``, ``mean``, ``std``) and report."""
+    write the aggregate ``metrics.json`` (``folds``, ``mean``, ``std``) and report; with
+    ``perturb``, score each fold's test clips under each SPEC too."""
     if config.data is None:
         raise ValueError("no data: give --data MANIFEST.jsonl")
+    parse_all(perturb)  # a bad SPEC fails before the first fold trains
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config.to_yaml(out / "config.yaml")
@@ -59,7 +69,7 @@ def cross_validate(
         fold_run = RunFolder(fold_dir)
         if resume and fold_run.metrics.is_file():
             console.print(f"fold {i}/{len(fold_splits)}: done earlier, reusing {fold_dir}")
-            results.append(fold_run.read_metrics())
+            results.append(_perturbed(fold_run, fold_run.read_metrics(), perturb, perturb_seed))
             continue
         console.rule(f"fold {i}/{len(fold_splits)}")
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
@@ -67,6 +77,7 @@ def cross_validate(
         result = train_run(config, fold_dir, resume=resume, progress=progress, splits=parts)
         # the fold's whole wall time in this process (features, training, export, report)
         fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}
+        fold_metrics = _perturbed(fold_run, fold_metrics, perturb, perturb_seed)
         write_json(fold_run.metrics, fold_metrics)
         results.append(fold_metrics)
         console.print(
@@ -75,11 +86,64 @@ def cross_validate(
             f"in {fold_metrics['wall_seconds']:.0f} s"
         )
     metrics = aggregate_folds(results)
+    if perturb:
+        metrics["perturbations"] = aggregate_perturbations(results)
     metrics["group"] = group
     metrics["data"] = config.data
     write_json(out / "metrics.json", metrics)
     write_run_report(out)
     return metrics
+
+
+def _perturbed(
+    fold_run: RunFolder, fold_metrics: dict[str, Any], perturb: Sequence[str], seed: int
+) -> dict[str, Any]:
+    """``fold_metrics`` with its test clips scored under ``perturb`` (kept from an earlier
+    pass when the SPECs and seed are the same)."""
+    if not perturb or "accuracy" not in fold_metrics:
+        return fold_metrics
+    earlier = fold_metrics.get("perturbations") or []
+    if [r.get("spec") for r in earlier] == list(perturb) and all(
+        r.get("seed") == seed for r in earlier
+    ):
+        return fold_metrics
+    test = fold_run.root / "splits" / "test.jsonl"
+    scored = evaluate_run(
+        fold_run.root,
+        test,
+        fold_run.root / "perturbed",
+        perturb=perturb,
+        seed=seed,
+        progress=False,
+    )
+    updated = fold_metrics | {"perturbations": scored["perturbations"]}
+    write_json(fold_run.metrics, updated)
+    return updated
+
+
+def aggregate_perturbations(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each SPEC's scores and changes from clean as mean and std over the folds."""
+    by_spec: dict[str, list[dict[str, Any]]] = {}
+    for fold in results:
+        for row in fold.get("perturbations") or []:
+            by_spec.setdefault(row["spec"], []).append(row)
+    rows = []
+    for spec, fold_rows in by_spec.items():
+        first = fold_rows[0]
+        row: dict[str, Any] = {
+            "spec": spec,
+            "family": first.get("family"),
+            "snr": first.get("snr"),
+            "seed": first.get("seed"),
+            "n_folds": len(fold_rows),
+        }
+        for key in (*SCORES, *(f"{k}_change" for k in SCORES)):
+            values = [float(r[key]) for r in fold_rows if r.get(key) is not None]
+            if values:
+                row[key] = round(float(np.mean(values)), 4)
+                row[f"{key}_std"] = round(float(np.std(values)), 4)
+        rows.append(row)
+    return rows
 
 
 def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
