@@ -125,8 +125,8 @@ def aggregate_perturbations(results: list[dict[str, Any]]) -> list[dict[str, Any
     """Each SPEC's scores and changes from clean as mean and std over the folds."""
     by_spec: dict[str, list[dict[str, Any]]] = {}
     for fold in results:
-        for row in fold.get("perturbations") or []:
-            by_spec.setdefault(row["spec"], []).append(row)
+        for fold_row in fold.get("perturbations") or []:
+            by_spec.setdefault(fold_row["spec"], []).append(fold_row)
     rows = []
     for spec, fold_rows in by_spec.items():
         first = fold_rows[0]
