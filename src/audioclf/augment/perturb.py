@@ -89,20 +89,15 @@ class Perturbation:
 
 def parse_perturbation(text: str) -> Perturbation:
     """Parse a SPEC (see the module docstring); raises :class:`PerturbSpecError`."""
-    pairs = _pairs(text)
-    steps = []
-    seen: set[str] = set()
-    for key, value in pairs:
-        if key in ("snr", "talkers"):
-            continue
-        if key in seen:
-            raise PerturbSpecError(f"{text!r}: {key!r} is given twice")
-        seen.add(key)
-        steps.append(_step(key, value, dict(pairs), text))
+    pairs = _pairs(text)  # refuses a key given twice
+    given = dict(pairs)
+    steps = [
+        _step(key, value, given, text) for key, value in pairs if key not in ("snr", "talkers")
+    ]
     if not steps:
         raise PerturbSpecError(f"{text!r}: no perturbation; {_HELP}")
     for key in ("snr", "talkers"):
-        if key in dict(pairs) and "noise" not in seen:
+        if key in given and "noise" not in given:
             raise PerturbSpecError(f"{text!r}: {key}= belongs to a noise= step")
     canonical = ",".join(f"{k}={v}" if v is not None else k for k, v in pairs)
     return Perturbation(canonical, tuple(steps))
@@ -252,7 +247,12 @@ class _Pool:
 
 def _noise_folders(perturbation: Perturbation) -> dict[str, BackgroundNoise]:
     return {
-        step.params["folder"]: BackgroundNoise(step.params["folder"], p=1.0)
+        step.params["folder"]: BackgroundNoise(
+            step.params["folder"],
+            min_snr_db=step.params["snr"],
+            max_snr_db=step.params["snr"],
+            p=1.0,
+        )
         for step in perturbation.steps
         if step.kind == "noise" and step.params["source"] == "folder"
     }
@@ -296,8 +296,7 @@ def _add_noise(
         return mix_at_snr(y, colored_noise(len(y), sr, COLOURS[source], rng), snr)
     if source == "babble":
         return mix_at_snr(y, babble(pool.talkers(params["talkers"], rng), len(y), rng), snr)
-    noise = folders[params["folder"]]
-    noise.min_snr_db = noise.max_snr_db = snr
+    noise = folders[params["folder"]]  # built at this step's SNR
     noise.randomize_parameters(rng, y, sr)
     return noise.apply(y, sr)
 

@@ -69,7 +69,11 @@ def cross_validate(
         fold_run = RunFolder(fold_dir)
         if resume and fold_run.metrics.is_file():
             console.print(f"fold {i}/{len(fold_splits)}: done earlier, reusing {fold_dir}")
-            results.append(_perturbed(fold_run, fold_run.read_metrics(), perturb, perturb_seed))
+            earlier = fold_run.read_metrics()
+            fold_metrics = _perturbed(fold_run, earlier, perturb, perturb_seed)
+            if fold_metrics is not earlier:
+                write_json(fold_run.metrics, fold_metrics)
+            results.append(fold_metrics)
             continue
         console.rule(f"fold {i}/{len(fold_splits)}")
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
@@ -98,8 +102,8 @@ def cross_validate(
 def _perturbed(
     fold_run: RunFolder, fold_metrics: dict[str, Any], perturb: Sequence[str], seed: int
 ) -> dict[str, Any]:
-    """``fold_metrics`` with its test clips scored under ``perturb`` (kept from an earlier
-    pass when the SPECs and seed are the same)."""
+    """``fold_metrics`` with its test clips scored under ``perturb`` (the same object when
+    there is nothing to add: no SPECs, or an earlier pass with the same SPECs and seed)."""
     if not perturb or "accuracy" not in fold_metrics:
         return fold_metrics
     earlier = fold_metrics.get("perturbations") or []
@@ -116,9 +120,7 @@ def _perturbed(
         seed=seed,
         progress=False,
     )
-    updated = fold_metrics | {"perturbations": scored["perturbations"]}
-    write_json(fold_run.metrics, updated)
-    return updated
+    return fold_metrics | {"perturbations": scored["perturbations"]}
 
 
 def aggregate_perturbations(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
