@@ -165,7 +165,13 @@ def test_an_abandoned_timeline_stops_costing_cpu(server: tuple[str, psutil.Proce
         conn.sendall(head + body)
         time.sleep(1.0)
     time.sleep(2.0)  # a chunk of windows in flight finishes; then nothing more runs
-    before = _tree_cpu_seconds(process)
-    time.sleep(3.0)
-    spent = _tree_cpu_seconds(process) - before
-    assert spent < 0.5, f"the server spent {spent:.1f} CPU-s after its client left"
+    # on a loaded machine the chunk in flight can take longer: the server must go quiet
+    # within 11 s of the client leaving (scoring all 300 s takes about a minute)
+    spent = []
+    for _ in range(3):
+        before = _tree_cpu_seconds(process)
+        time.sleep(3.0)
+        spent.append(_tree_cpu_seconds(process) - before)
+        if spent[-1] < 0.5:
+            break
+    assert min(spent) < 0.5, f"the server kept spending CPU after its client left: {spent}"
