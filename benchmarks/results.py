@@ -143,7 +143,8 @@ NOTES = {
     "Robustness": (
         "`audioclf evaluate RUN --data RUN/splits/test.jsonl --perturb SPEC` for each SPEC\n"
         "(benchmarks/robustness.py): the run's held-out test speakers, clean and under each\n"
-        "corruption (augment/perturb.py; babble is four other test speakers' clips summed),\n"
+        "corruption (augment/perturb.py; babble is four other test speakers' clips summed, or\n"
+        "four of the run's training clips when the test split holds one speaker),\n"
         "seed 0. ΔWA is the change in accuracy against the clean clips. `emodb-student` is an\n"
         "auto run on Emo-DB (`audioclf train --data benchmarks/.work/emodb.jsonl --config C`,\n"
         "C setting `model_options: {student: true}`; speaker split, 107 test clips of two\n"

@@ -10,6 +10,7 @@ import soundfile as sf
 
 from audioclf.augment.perturb import (
     PerturbSpecError,
+    TalkerPool,
     parse_perturbation,
     perturb_clips,
 )
@@ -107,6 +108,18 @@ def test_babble_without_another_speaker_is_refused() -> None:
     p = parse_perturbation("noise=babble,snr=5")
     with pytest.raises(PerturbSpecError, match="other speakers"):
         perturb_clips(p, [_tone(440), _tone(500)], SR, ids=["a", "b"], speakers=["s", "s"])
+
+
+def test_babble_from_a_pool_of_other_speech_never_the_clip_itself() -> None:
+    mine = _tone(440)
+    pool = TalkerPool([_tone(3000), mine], ["s2", None], ["p", "a"])
+    p = parse_perturbation("noise=babble,snr=0,talkers=2")
+    out = perturb_clips(p, [mine], SR, ids=["a"], speakers=["s1"], talkers=pool)[0]
+    noise = out - mine
+    # the pool's copy of clip "a" is left out: the babble is the 3 kHz talker alone
+    assert _band_energy(noise, 2900, 3100) > 100 * _band_energy(noise, 400, 480)
+    assert (pool.speaker_count(), parse_perturbation("noise=pink,snr=1").babbles) == (1, False)
+    assert p.babbles
 
 
 def test_noise_from_a_folder_of_recordings(tmp_path: Path) -> None:

@@ -55,6 +55,29 @@ def test_perturbations_are_scored_next_to_clean(
     assert (tmp_path / "eval" / "plots" / "perturbations.png").stat().st_size > 1000
 
 
+def test_babble_comes_from_the_run_s_training_clips_when_the_set_has_one_speaker(
+    run_and_data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    run, data = run_and_data
+    one_speaker = tmp_path / "one.jsonl"
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    first = rows[0]["speaker"]
+    one_speaker.write_text("".join(json.dumps(r) + "\n" for r in rows if r["speaker"] == first))
+    spec = ["noise=babble,snr=5"]
+    metrics = evaluate_run(run, one_speaker, tmp_path / "a", perturb=spec, progress=False)
+    assert metrics["babble_from"] == str(run / "splits" / "train.jsonl")
+    assert 0.0 <= metrics["perturbations"][0]["accuracy"] <= 1.0
+    given = evaluate_run(
+        run, one_speaker, tmp_path / "b", perturb=spec, babble=data, progress=False
+    )
+    assert given["babble_from"] == str(data)
+    several = evaluate_run(run, data, tmp_path / "c", perturb=spec, progress=False)
+    assert several["babble_from"] == "the scored clips"
+    assert "babble_from" not in evaluate_run(
+        run, data, tmp_path / "d", perturb=["gain=-6"], progress=False
+    )
+
+
 def test_same_seed_reproduces_the_scores(run_and_data: tuple[Path, Path], tmp_path: Path) -> None:
     run, data = run_and_data
     spec = ["noise=pink,snr=0"]

@@ -3,9 +3,9 @@
 A perturbation is written as a SPEC: comma-separated steps, applied in the order given.
 
 - ``noise=white|pink|brown|babble|DIR,snr=DB`` — additive noise at exactly ``DB`` dB SNR:
-  coloured Gaussian noise, babble (the sum of ``talkers=N`` other clips of the set, from
-  other speakers when speakers are known; default 4), or a random stretch of a random
-  recording from the folder ``DIR``;
+  coloured Gaussian noise, babble (the sum of ``talkers=N`` clips of other speakers —
+  from the set itself or a pool of speech given, :class:`TalkerPool`; default 4), or a
+  random stretch of a random recording from the folder ``DIR``;
 - ``reverb=RT60`` — the clip convolved with a synthetic room of that reverberation time
   in seconds (:func:`audioclf.augment.reverb.synthetic_rir`), fully wet, at the dry RMS;
 - ``telephone`` — a narrow-band phone line: 300–3400 Hz, 8 kHz, 8-bit μ-law;
@@ -76,6 +76,13 @@ class Perturbation:
             if step.kind == "noise":
                 return float(step.params["snr"])
         return None
+
+    @property
+    def babbles(self) -> bool:
+        """Whether a step adds babble (and so needs talkers)."""
+        return any(
+            step.kind == "noise" and step.params["source"] == "babble" for step in self.steps
+        )
 
     @property
     def family(self) -> str:
@@ -204,45 +211,65 @@ def perturb_clips(
     ids: Sequence[str],
     speakers: Sequence[str | None] | None = None,
     seed: int = 0,
+    talkers: TalkerPool | None = None,
 ) -> list[np.ndarray]:
-    """Every clip of ``waves`` under ``perturbation``, each the length it was; the clips
-    themselves are the babble's talkers (other speakers' clips when ``speakers`` is given)."""
+    """Every clip of ``waves`` under ``perturbation``, each the length it was. Babble is
+    made from ``talkers`` (default: the clips themselves), never from the clip itself nor,
+    when speakers are known, from its own speaker."""
     speakers = list(speakers) if speakers is not None else [None] * len(waves)
+    pool = talkers if talkers is not None else TalkerPool(waves, speakers, ids)
     folders = _noise_folders(perturbation)
     out = []
-    for index, (y, clip_id) in enumerate(zip(waves, ids, strict=True)):
+    for y, clip_id, speaker in zip(waves, ids, speakers, strict=True):
         rng = np.random.default_rng([seed, zlib.crc32(clip_id.encode())])
-        pool = _Pool(waves, speakers, ids, index)
-        out.append(_apply(perturbation, np.asarray(y, np.float32), sample_rate, rng, pool, folders))
+        voices = _Voices(pool, clip_id, speaker)
+        out.append(
+            _apply(perturbation, np.asarray(y, np.float32), sample_rate, rng, voices, folders)
+        )
     return out
 
 
-@dataclass
-class _Pool:
-    """The other clips of the set, for babble (picked in the order of their ids, so that
-    the set's order does not change the draw)."""
+@dataclass(frozen=True)
+class TalkerPool:
+    """The clips babble is made from: their samples, speakers (None: unknown) and ids."""
 
     waves: Sequence[np.ndarray]
     speakers: Sequence[str | None]
     ids: Sequence[str]
-    index: int
+
+    def speaker_count(self) -> int:
+        """How many distinct known speakers the pool holds."""
+        return len({s for s in self.speakers if s is not None})
+
+
+@dataclass(frozen=True)
+class _Voices:
+    """The talkers one clip's babble may use: the pool without the clip and its speaker
+    (picked in the order of their ids, so that the set's order does not change the draw)."""
+
+    pool: TalkerPool
+    clip_id: str
+    speaker: str | None
 
     def talkers(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
-        mine = self.speakers[self.index]
+        pool = self.pool
         others = sorted(
             (
                 i
-                for i, speaker in enumerate(self.speakers)
-                if i != self.index and (mine is None or speaker != mine) and rms(self.waves[i]) > 0
+                for i, speaker in enumerate(pool.speakers)
+                if pool.ids[i] != self.clip_id
+                and (self.speaker is None or speaker != self.speaker)
+                and rms(pool.waves[i]) > 0
             ),
-            key=lambda i: self.ids[i],
+            key=lambda i: pool.ids[i],
         )
         if not others:
             raise PerturbSpecError(
-                "noise=babble needs clips of other speakers in the set to make babble from"
+                "noise=babble needs clips of other speakers to make babble from: the scored "
+                "clips have none; give a manifest of other speech (audioclf evaluate --babble M)"
             )
         picked = rng.choice(len(others), size=min(n, len(others)), replace=False)
-        return [np.asarray(self.waves[others[int(i)]], np.float32) for i in picked]
+        return [np.asarray(pool.waves[others[int(i)]], np.float32) for i in picked]
 
 
 def _noise_folders(perturbation: Perturbation) -> dict[str, BackgroundNoise]:
@@ -263,7 +290,7 @@ def _apply(
     y: np.ndarray,
     sr: int,
     rng: np.random.Generator,
-    pool: _Pool,
+    pool: _Voices,
     folders: dict[str, BackgroundNoise],
 ) -> np.ndarray:
     for step in perturbation.steps:
@@ -288,7 +315,7 @@ def _add_noise(
     sr: int,
     params: dict[str, Any],
     rng: np.random.Generator,
-    pool: _Pool,
+    pool: _Voices,
     folders: dict[str, BackgroundNoise],
 ) -> np.ndarray:
     source, snr = params["source"], params["snr"]

@@ -247,6 +247,12 @@ def evaluate_cmd(
         "mp3=32k · gain=-20 · clip=0.3 (steps joined by commas apply in order).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the perturbations' randomness."),
+    babble: Path | None = typer.Option(
+        None,
+        "--babble",
+        help="Manifest of speech to make noise=babble from (default: the scored clips' "
+        "other speakers, or the run's training clips when they hold one speaker).",
+    ),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Score a trained run on a manifest (cross-corpus with a label map, under
@@ -255,7 +261,14 @@ def evaluate_cmd(
     from audioclf.evaluate.evaluate_run import evaluate_run
 
     metrics = evaluate_run(
-        run, data, out_dir, label_map=label_map, perturb=perturb, seed=seed, progress=progress
+        run,
+        data,
+        out_dir,
+        label_map=label_map,
+        perturb=perturb,
+        seed=seed,
+        babble=babble,
+        progress=progress,
     )
     out.print(f"{run} on {data}: {_headline(metrics)}  (n={metrics.get('n_scored', 0)})")
     for label, info in (metrics.get("unknown_labels") or {}).items():

@@ -17,7 +17,12 @@ from audioclf.console import console
 from audioclf.data.labels import LabelMap
 from audioclf.evaluate.crosscorpus import apply_label_map, score_with_label_map
 from audioclf.evaluate.report import write_eval_report
-from audioclf.evaluate.robustness import parse_all, score_perturbations
+from audioclf.evaluate.robustness import (
+    babble_source,
+    parse_all,
+    score_perturbations,
+    talker_pool,
+)
 from audioclf.features.cache import FeatureCache
 from audioclf.formats.atomic import write_json
 from audioclf.formats.manifest import read_manifest
@@ -40,12 +45,15 @@ def evaluate_run(
     label_map: str | Path | None = None,
     perturb: Sequence[str] = (),
     seed: int = 0,
+    babble: str | Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Predict every readable clip of ``data`` with the run's model and write
     ``metrics.json``, ``predictions.csv`` and ``report.html`` into ``out_dir``; with
     ``perturb`` (SPECs of :mod:`audioclf.augment.perturb`), also score the clips under
-    each corruption, seeded by ``seed`` (``metrics["perturbations"]``)."""
+    each corruption, seeded by ``seed`` (``metrics["perturbations"]``); babble is made
+    from the manifest ``babble`` (see :func:`audioclf.evaluate.robustness.babble_source`
+    for the default), recorded as ``metrics["babble_from"]``."""
     perturbations = parse_all(perturb)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +88,12 @@ def evaluate_run(
         "skipped": skipped,
     }
     if perturbations:
+        source = babble_source(perturbations, clips, run_dir, babble)
+        talkers = talker_pool(source, predictor.sample_rate, cache) if source else None
+        if any(p.babbles for p in perturbations):
+            metrics["babble_from"] = str(source) if source else "the scored clips"
         metrics["perturbations"] = score_perturbations(
-            predictor, clips, readable, mapped, metrics, perturbations, seed=seed
+            predictor, clips, readable, mapped, metrics, perturbations, seed=seed, talkers=talkers
         )
     write_json(out / "metrics.json", metrics)
     _write_predictions(out / "predictions.csv", clips, true, mapped, probs, predictor.classes_)
