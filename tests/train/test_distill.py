@@ -284,7 +284,7 @@ def test_distill_student_writes_a_run_that_serves_and_a_second_run_is_warm(
     splits = _splits(teacher_dir)
     test_paths = [Path(c.path) for c in splits["test"]][:2]
     unlabelled = [*_unlabelled(tmp_path / "unlabelled", 3), *test_paths]
-    config = TrainConfig.build({"model": "student", **FAST, "epochs": 20, "threads": 2})
+    config = TrainConfig.build({"model": "student", **FAST, "epochs": 6, "threads": 2})
     cache = FeatureCache(tmp_path / "cache")
     first = distill_student(
         teacher_dir,
