@@ -162,6 +162,35 @@ NOTES = {
         "server's processes together (workers and decode processes), sampled every 0.2 s.\n"
         "`shed` counts the refusals the server is designed to make (429, 503, WebSocket 1013)."
     ),
+    "Fast default": (
+        "The default (`audioclf train`/`cv` with no `--model`: `auto`, 4 minutes, serving the\n"
+        "fastest model whose validation UA is within 0.01 of the best) under each task's\n"
+        "protocol of the table above (benchmarks/fast_default.py; the same folds). `served`\n"
+        "counts what the rule served over the folds and WA/UA are the served models' test\n"
+        "scores; `best candidate` is the model auto judged most accurate (what `--serve best`\n"
+        "serves, and what every default served before the rule) with its test WA. Latencies\n"
+        "are the median over folds of one 3-s clip through the run's predictor in one\n"
+        "process, one ONNX Runtime thread, features included (speed views where the run\n"
+        "kept them). Before this issue the default served the best candidate on every fold:\n"
+        "0.857 on Emo-DB, 0.717 RAVDESS, 0.962 FSDD, 0.886 Speech Commands at 121-271 ms a\n"
+        "clip (the `auto` rows above, 2026-11-28, latency on each corpus's own clips)."
+    ),
+    "Fast default over HTTP": (
+        "Each task's served default (its first fold's run) in an `audioclf serve` process of\n"
+        "its own, and the wav2vec2-base-sized model of the `Serving` section, posted one\n"
+        "3-second Emo-DB clip (16 kHz WAV) by N concurrent clients for 10 s (20 s for\n"
+        "wav2vec2) (benchmarks/fast_default.py). The load generator shares the server's two\n"
+        "cores. RSS is the server process after start-up and after that level's load."
+    ),
+    "Distilled student": (
+        "`student` (models/student.py, 0.12 M parameters) distilled from RUN's most accurate\n"
+        "candidate on RUN's own split (benchmarks/student.py), no time budget, `passes`\n"
+        "epochs over the transfer set (every training clip's windows plus `views` augmented\n"
+        "copies of each). `CNN WA` is RUN's `audioclf_default` candidate trained on the\n"
+        "labels. Before 2026-12-07 the student's epochs were scaled down to the labelled\n"
+        "run's number of steps: 4 passes on Emo-DB (the `passes` 4 row), and auto gave it a\n"
+        "quarter of the time budget. `emodb-student` is the Emo-DB auto run of `Robustness`."
+    ),
     "Speaker counting (LibriSpeech mixtures, 1 s, unseen test speakers)": (
         "Mixtures of 1-second voiced LibriSpeech segments (averaged), speakers split into\n"
         "disjoint train/val/test pools before mixing; accuracy and count MAE on the test pool.\n"
