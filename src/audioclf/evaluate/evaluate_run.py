@@ -88,9 +88,10 @@ def evaluate_run(
         "skipped": skipped,
     }
     if perturbations:
-        source = babble_source(perturbations, clips, run_dir, babble)
-        talkers = talker_pool(source, predictor.sample_rate, cache) if source else None
+        talkers = None
         if any(p.babbles for p in perturbations):
+            source = babble_source(clips, run_dir, babble)
+            talkers = talker_pool(source, predictor.sample_rate, cache) if source else None
             metrics["babble_from"] = str(source) if source else "the scored clips"
         metrics["perturbations"] = score_perturbations(
             predictor, clips, readable, mapped, metrics, perturbations, seed=seed, talkers=talkers

@@ -80,7 +80,6 @@ def score_perturbations(
 
 
 def babble_source(
-    perturbations: Sequence[Perturbation],
     clips: Sequence[Clip],
     run_dir: str | Path,
     babble: str | Path | None,
@@ -88,9 +87,7 @@ def babble_source(
     """The manifest babble is made from: ``babble`` when given; else, when the scored clips
     hold fewer than two speakers (nobody else to make babble from), the run's own
     training clips (``splits/train.jsonl``: other recordings, usually other speakers);
-    else None — the scored clips themselves. None too when no SPEC adds babble."""
-    if not any(p.babbles for p in perturbations):
-        return None
+    else None — the scored clips themselves."""
     if babble is not None:
         return Path(babble)
     train = Path(run_dir) / "splits" / "train.jsonl"
