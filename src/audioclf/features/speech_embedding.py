@@ -119,7 +119,8 @@ def _sliding(path: Path) -> bytes:
     graph.initializer.append(squeeze)
     out = graph.output[0].name
     last.output[0] = "sliding_transposed"
-    graph.node.append(onnx.helper.make_node("Squeeze", ["sliding_transposed", "sliding_axes"], [out]))
+    squeezed = onnx.helper.make_node("Squeeze", ["sliding_transposed", "sliding_axes"], [out])
+    graph.node.append(squeezed)
     for value in (graph.input[0], graph.output[0]):
         value.type.tensor_type.ClearField("shape")
     del graph.value_info[:]  # the shapes inferred for 76 frames
