@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -105,3 +106,21 @@ def test_missing_package_or_file_names_the_fix(
     monkeypatch.setattr(voice_encoder, "find_spec", lambda name: spec)
     with pytest.raises(VoiceEncoderUnavailableError, match=r"pretrained\.pt is missing"):
         weights_file()
+
+
+@needs_weights
+def test_clips_in_parallel_threads_match_and_torch_threads_are_restored() -> None:
+    import torch
+
+    clips = [_voice(1.0, f0=f0) for f0 in (110.0, 140.0, 180.0, 220.0)]
+    alone = [voice_encoder_stats(y, 16_000) for y in clips]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(lambda y: voice_encoder_stats(y, 16_000), clips))
+        assert torch.get_num_threads() == 2  # the caller's setting, back once all are done
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

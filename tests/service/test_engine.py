@@ -17,6 +17,8 @@ from audioclf.service.engine import (
     ModelPool,
     ModelResult,
 )
+from audioclf.service.registry_models import make_pool
+from audioclf.service.settings import Settings
 from tests.conftest import tone
 
 
@@ -103,3 +105,9 @@ def test_max_batch_splits_and_errors_reach_every_caller() -> None:
 
     asyncio.run(go())
     assert predictor.calls[:3] == [2, 2, 1]
+
+
+def test_pool_and_registry_pool_give_every_model_the_settings_workers(runs: list[Path]) -> None:
+    pool = make_pool(Settings(runs=runs, inference_workers=3))
+    assert {name: p.workers for name, p in pool.models.items()} == {"cnn": 3, "logreg": 3}
+    assert ModelPool(runs).models["logreg"].workers == 1

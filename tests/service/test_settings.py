@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from audioclf.service.settings import Settings, get_settings
+from audioclf.service.settings import Settings, available_cores, get_settings
 
 
 def test_defaults_are_safe() -> None:
@@ -67,3 +67,12 @@ def test_get_settings_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
         assert get_settings() is first
     finally:
         get_settings.cache_clear()
+
+
+def test_inference_workers_default_to_the_usable_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().inference_workers == available_cores() >= 1
+    monkeypatch.setenv("AUDIOCLF_INFERENCE_WORKERS", "3")
+    assert Settings().inference_workers == 3
+    monkeypatch.setenv("AUDIOCLF_INFERENCE_WORKERS", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -12,6 +12,7 @@ from audioclf.cli.common import friendly_errors
 from audioclf.console import out
 
 RUNS_ENV = "AUDIOCLF_RUNS"
+INFERENCE_WORKERS_ENV = "AUDIOCLF_INFERENCE_WORKERS"
 REGISTRY_ENV = "AUDIOCLF_REGISTRY"
 FEEDBACK_SECRET_ENV = "AUDIOCLF_FEEDBACK_SECRET"
 
@@ -52,7 +53,7 @@ def serve_cmd(
 
     # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
     from audioclf.service.app import create_app
-    from audioclf.service.settings import Settings
+    from audioclf.service.settings import Settings, available_cores
     from audioclf.service.slow_clients import SlowClientGuard
 
     runs, registry = runs or [], registry or []
@@ -86,6 +87,8 @@ def serve_cmd(
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
     out.print(f"serving at http://{host}:{port}", highlight=False)
     if workers > 1:
+        # the worker processes share the cores: each extracts on its share of them
+        os.environ.setdefault(INFERENCE_WORKERS_ENV, str(max(1, available_cores() // workers)))
         # fail now, not in every worker, on bad settings
         settings = Settings(runs=resolved, registry=registry)
         share_feedback_secret(settings.feedback_secret)

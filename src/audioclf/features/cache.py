@@ -33,6 +33,7 @@ import numpy as np
 from audioclf import audio
 from audioclf.audio import AudioError
 from audioclf.console import track
+from audioclf.features.threads import one_blas_thread
 from audioclf.formats.atomic import atomic_path, is_temporary
 from audioclf.formats.manifest import Clip
 
@@ -76,7 +77,7 @@ def map_readable(
         except AudioError as err:
             return err
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with one_blas_thread(), ThreadPoolExecutor(max_workers=WORKERS) as pool:
         done = pool.map(guarded, items)
         return list(track(done, description, total=len(items), enabled=progress))
 

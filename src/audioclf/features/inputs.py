@@ -6,12 +6,19 @@ it was trained on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 
 import numpy as np
 
 from audioclf.features.speed import VectorFn, at_speed, views
+from audioclf.features.threads import one_blas_thread
 from audioclf.stages import stage
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def input_parts(kind: str) -> list[str]:
@@ -56,24 +63,64 @@ def vector_function(kind: str) -> VectorFn:
 
 
 def vectors(
-    kind: str, waves: Sequence[np.ndarray], sample_rate: int, speeds: Sequence[float] = ()
+    kind: str,
+    waves: Sequence[np.ndarray],
+    sample_rate: int,
+    speeds: Sequence[float] = (),
+    *,
+    workers: int = 1,
 ) -> np.ndarray:
     """Stack the feature vectors of ``waves`` into ``(n, dim)`` float32. With ``speeds``
     (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
     the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``.
 
+    With ``workers`` > 1 the views (every clip at every speed) are extracted that many at
+    a time in threads — the extractors (ONNX Runtime, torch, openSMILE, librosa's FFTs)
+    release the GIL for their heavy part — so one clip's speed views, or a batch's clips,
+    use every core; the rows are the same as one at a time.
+
     Each part is timed as stage ``PART@SPEED`` (``pooled@1``, ``compare@0.9``) and the
-    resampling to a speed view as ``speed@SPEED`` (:mod:`audioclf.stages`)."""
+    resampling to a speed view as ``speed@SPEED`` (:mod:`audioclf.stages`); with workers
+    a stage's time is summed over the threads, so stages can add up to more than the
+    call's wall time."""
     vector_function(kind)  # an unknown kind fails here, named whole
     parts = [(part, vector_function(part)) for part in input_parts(kind)]
     speeds_seen = views(speeds)
-    rows = []
-    for y in waves:
-        y = np.asarray(y, dtype=np.float32)
-        rows.append(
-            np.concatenate([_view_vector(parts, y, sample_rate, speed) for speed in speeds_seen])
-        )
+    clips = [np.asarray(y, dtype=np.float32) for y in waves]
+    jobs = [(y, speed) for y in clips for speed in speeds_seen]
+
+    def one(job: tuple[np.ndarray, float]) -> np.ndarray:
+        return _view_vector(parts, job[0], sample_rate, job[1])
+
+    blocks = _in_threads(one, jobs, workers)
+    n = len(speeds_seen)
+    rows = [np.concatenate(blocks[i : i + n]) for i in range(0, len(blocks), n)]
     return np.stack(rows).astype(np.float32)
+
+
+def _in_threads(
+    one: Callable[[tuple[np.ndarray, float]], np.ndarray],
+    jobs: Sequence[tuple[np.ndarray, float]],
+    workers: int,
+) -> list[np.ndarray]:
+    """``one(job)`` for every job, in order, up to ``workers`` at a time; each runs in a
+    copy of the caller's context, so the stage clock open around the call sees it."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [one(job) for job in jobs]
+    pool = _pool(workers)
+    with one_blas_thread():
+        futures = [pool.submit(copy_context().run, one, job) for job in jobs]
+        return [future.result() for future in futures]
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A pool of ``workers`` threads kept for the life of the process: a thread's first
+    torch or ONNX Runtime call sets up per-thread state that costs more than a clip, so
+    threads made per call would pay it on every request."""
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="audioclf-features")
+        return _POOLS[workers]
 
 
 def _view_vector(

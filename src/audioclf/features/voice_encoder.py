@@ -19,11 +19,18 @@ A clip becomes the mean and standard deviation over time of the outputs of LSTM 
 and 3 (:data:`DIM` = 1024 values). The waveform is resampled to 16 kHz and scaled to
 -30 dBFS (the level the encoder was trained on) first, so the vector does not depend on
 recording gain; clips shorter than :data:`MIN_SECONDS` are centred in silence.
+
+The LSTM runs on one torch intra-op thread: a 300-step recurrence of 256-wide layers
+gains nothing from a second thread, and callers run several clips at once instead (the
+feature cache's workers, the server's extraction threads), which a shared thread pool
+would oversubscribe. The shipped layers are loaded once and shared by every thread.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -76,23 +83,42 @@ def weights_file() -> Path:
 def _load() -> list[Any]:
     """One single-layer ``torch.nn.LSTM`` per encoder layer (so each layer's outputs can be
     read), with the shipped weights."""
-    if not _layers:
-        import torch
+    with _lock:
+        if not _layers:
+            _layers.extend(_read_layers())
+        return _layers
 
-        state = torch.load(weights_file(), map_location="cpu", weights_only=True)
-        state = state.get("model_state", state)
-        layers = []
-        for i in range(max(POOLED_LAYERS)):
-            lstm = torch.nn.LSTM(N_MELS if i == 0 else HIDDEN, HIDDEN, batch_first=True)
-            lstm.load_state_dict(
-                {
-                    f"{name}_l0": state[f"lstm.{name}_l{i}"]
-                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-                }
-            )
-            layers.append(lstm.eval())
-        _layers.extend(layers)
-    return _layers
+
+def _read_layers() -> list[Any]:
+    import torch
+
+    state = torch.load(weights_file(), map_location="cpu", weights_only=True)
+    state = state.get("model_state", state)
+    layers = []
+    for i in range(max(POOLED_LAYERS)):
+        lstm = torch.nn.LSTM(N_MELS if i == 0 else HIDDEN, HIDDEN, batch_first=True)
+        lstm.load_state_dict(
+            {
+                f"{name}_l0": state[f"lstm.{name}_l{i}"]
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            }
+        )
+        layers.append(lstm.eval())
+    return layers
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one intra-op thread in this thread while the block runs (torch's OpenMP
+    thread count is per calling thread, so other threads — a trainer's — keep theirs)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _prepare(y: np.ndarray, sr: int) -> np.ndarray:
@@ -114,10 +140,11 @@ def layer_outputs(y: np.ndarray, sr: int) -> list[np.ndarray]:
     mel = librosa.feature.melspectrogram(
         y=audio, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS
     ).T.astype(np.float32)
+    layers = _load()
     outputs = []
-    with _lock, torch.inference_mode():
+    with _one_torch_thread(), torch.inference_mode():
         h = torch.from_numpy(mel)[None]
-        for lstm in _load():
+        for lstm in layers:
             h, _ = lstm(h)
             outputs.append(h[0].numpy().copy())
     return outputs

@@ -42,20 +42,34 @@ class Predictor:
     """Load a run folder once; predict many times."""
 
     def __init__(
-        self, run_dir: str | Path, *, backend: Backend = "auto", threads: int | None = None
+        self,
+        run_dir: str | Path,
+        *,
+        backend: Backend = "auto",
+        threads: int | None = None,
+        workers: int = 1,
     ) -> None:
+        """``threads``: ONNX Runtime's intra-op threads per model (its default when None);
+        ``workers``: feature views extracted at once, in threads (a classical model's
+        clips and speed views; see :func:`audioclf.features.inputs.vectors`)."""
         self.run = RunFolder(Path(run_dir))
         self.card: ModelCard = self.run.read_card()
         self.classes_ = list(self.card.labels)
         self.sample_rate = self.card.sample_rate
         self.name = self.run.name
+        self.workers = workers
         self._session: Any = None
         self._torch: Any = None
         self._estimator: Any = None
         self._members: list[Predictor] = []
         if self.card.family == "ensemble":
             self._members = [
-                Predictor(self.run.root / MEMBERS / name, backend=backend, threads=threads)
+                Predictor(
+                    self.run.root / MEMBERS / name,
+                    backend=backend,
+                    threads=threads,
+                    workers=workers,
+                )
                 for name in self.card.options["members"]
             ]
             self.backend = "ensemble"
@@ -111,7 +125,13 @@ class Predictor:
         if self._members:
             return self._ensemble_proba(waveforms, batch_size=batch_size)
         if self.card.input != "waveform":
-            x = vectors(self.card.input, waveforms, self.sample_rate, self.card.speeds)
+            x = vectors(
+                self.card.input,
+                waveforms,
+                self.sample_rate,
+                self.card.speeds,
+                workers=self.workers,
+            )
             return self.predict_vectors(x, speakers=speakers)
         crops: list[np.ndarray] = []
         owner: list[int] = []

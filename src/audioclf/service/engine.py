@@ -189,12 +189,16 @@ class ModelPool:
         *,
         batch_wait_ms: float = 0.0,
         max_batch: int = 16,
-        loader: Callable[[Path], Predictor] = Predictor,
+        workers: int = 1,
+        loader: Callable[[Path], Predictor] | None = None,
     ) -> None:
+        """``workers``: feature views each model extracts at once (``Predictor``'s);
+        ``loader`` opens a run folder (a ``Predictor`` with those workers by default)."""
         self.runs = [Path(r) for r in runs]
         self.batch_wait_ms = batch_wait_ms
         self.max_batch = max_batch
-        self._loader = loader
+        self.workers = workers
+        self._loader = loader or self._open_run
         self.models: dict[str, Predictor] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
         self.batchers: dict[str, Batcher] = {}
@@ -203,6 +207,9 @@ class ModelPool:
     @property
     def names(self) -> list[str]:
         return list(self.models)
+
+    def _open_run(self, run: Path) -> Predictor:
+        return Predictor(run, workers=self.workers)
 
     def load(self) -> list[str]:
         """Load every run folder; on any error nothing changes and the error is raised."""

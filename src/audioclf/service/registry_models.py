@@ -25,14 +25,24 @@ class RegistryModelPool(ModelPool):
     each model is served under its registry name, and ``reload`` asks the registry again."""
 
     def __init__(
-        self, registry: Registry, names: list[str], *, batch_wait_ms: float, max_batch: int
+        self,
+        registry: Registry,
+        names: list[str],
+        *,
+        batch_wait_ms: float,
+        max_batch: int,
+        workers: int = 1,
     ) -> None:
         self.registry = registry
         self.registry_names = list(names)
         self.versions: dict[str, int] = {}
         self._by_run: dict[Path, tuple[str, int]] = {}
         super().__init__(
-            self._resolve(), batch_wait_ms=batch_wait_ms, max_batch=max_batch, loader=self._open
+            self._resolve(),
+            batch_wait_ms=batch_wait_ms,
+            max_batch=max_batch,
+            workers=workers,
+            loader=self._open,
         )
 
     def _resolve(self) -> list[Path]:
@@ -42,7 +52,7 @@ class RegistryModelPool(ModelPool):
         return [v.run_dir for v in found.values()]
 
     def _open(self, run: Path) -> Predictor:
-        predictor = Predictor(run)
+        predictor = Predictor(run, workers=self.workers)
         predictor.name = self._by_run[run][0]
         return predictor
 
@@ -67,13 +77,17 @@ def make_pool(settings: Settings) -> ModelPool:
     configured run folders."""
     if not settings.registry:
         return ModelPool(
-            settings.runs, batch_wait_ms=settings.batch_wait_ms, max_batch=settings.max_batch
+            settings.runs,
+            batch_wait_ms=settings.batch_wait_ms,
+            max_batch=settings.max_batch,
+            workers=settings.inference_workers,
         )
     return RegistryModelPool(
         Registry(settings.db_url),
         settings.registry,
         batch_wait_ms=settings.batch_wait_ms,
         max_batch=settings.max_batch,
+        workers=settings.inference_workers,
     )
 
 

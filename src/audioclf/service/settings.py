@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from audioclf.service.key_strength import MIN_KEY_BITS, key_strength
 
 MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _split_list(value: object) -> object:
@@ -87,6 +95,12 @@ class Settings(BaseSettings):
     max_streams: int = Field(default=32, gt=0, description="Live streams open at once.")
     max_streams_per_client: int = Field(
         default=4, gt=0, description="Live streams one client address may hold open."
+    )
+    inference_workers: int = Field(
+        default_factory=available_cores,
+        gt=0,
+        description="Threads that extract one batch's features at once (its clips and speed "
+        "views in parallel; default: the cores this process may use).",
     )
     batch_wait_ms: float = Field(default=0.0, ge=0)
     max_batch: int = Field(default=16, gt=0)

@@ -1,0 +1,41 @@
+"""One BLAS thread while feature extractors run side by side in threads.
+
+NumPy's OpenBLAS starts a thread per core and, after each call, keeps those threads
+spinning for work. When two extractor threads run at once (the feature cache's workers,
+a server's clips and speed views), the spinning threads of one take the cores the
+other's torch or ONNX Runtime call is running on: two voice-encoder clips in parallel
+ran no faster than one after the other, and twice as fast with one BLAS thread. The
+matrices the extractors hand to BLAS (mel filterbanks, a few hundred frames) are far too
+small to gain from more than one thread.
+
+The limit is process-wide (OpenBLAS has one thread count), so it is set around the
+parallel section by the caller that starts the threads, with threadpoolctl's
+controller, made once because finding the loaded libraries costs more than a clip's
+BLAS calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_controller: list[Any] = []
+_lock = threading.Lock()
+
+
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    with _lock:
+        if not _controller:
+            _controller.append(ThreadpoolController())
+        return _controller[0]
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS (NumPy's OpenBLAS, MKL) on one thread inside the block, as before after it."""
+    with _blas().limit(limits=1, user_api="blas"):
+        yield

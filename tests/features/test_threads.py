@@ -1,0 +1,21 @@
+"""BLAS runs on one thread inside ``one_blas_thread`` and as before after it."""
+
+from __future__ import annotations
+
+from threadpoolctl import threadpool_info
+
+from audioclf.features.threads import one_blas_thread
+
+
+def _blas_threads() -> list[int]:
+    return [int(info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_blas_has_one_thread_inside_and_its_own_count_after() -> None:
+    import numpy  # noqa: F401 — loads OpenBLAS
+
+    before = _blas_threads()
+    assert before  # NumPy's BLAS is loaded
+    with one_blas_thread():
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
