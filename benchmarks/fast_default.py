@@ -5,6 +5,7 @@ wav2vec2-base-sized model.
 
     .venv/bin/python -m benchmarks.fast_default emodb ravdess fsdd speechcommands
     .venv/bin/python -m benchmarks.fast_default emodb fsdd --http-only
+    .venv/bin/python -m benchmarks.fast_default emodb --http-only --run emodb=runs/emodb
 
 For each task the default model (``auto``, no options) is cross-validated by speaker
 exactly as :mod:`benchmarks.protocols` does (same folds, same run folders under
@@ -16,7 +17,9 @@ folds of :func:`audioclf.inference.latency.measure_latency`, one ONNX Runtime th
 feature extraction included), and the most accurate candidate's test WA and latency — so
 the table says what the rule gave away for the speed it bought.
 
-The HTTP part serves the first fold's default of each task (one ``audioclf serve`` process
+The HTTP part serves the first fold's default of each task, or the run folder given with
+``--run TASK=RUN`` (a default trained with ``audioclf train`` on the task's corpus: the
+server does not depend on how the run was split), one ``audioclf serve`` process
 per model: RSS is the server with that model alone, after start-up and after the load) and
 the wav2vec2-base-sized model of :mod:`benchmarks.serving`, and posts one 3-second Emo-DB
 clip from 1, 8 and 32 concurrent clients for a fixed time (the load generator runs on the
@@ -159,6 +162,18 @@ def served_label(name: str, fold: Path) -> str:
     return f"{name}: {served}"
 
 
+def given_runs(pairs: list[str]) -> dict[str, Path]:
+    """``TASK=RUN`` pairs as ``{task: run folder}``; a malformed pair or a missing folder
+    is an error naming it."""
+    runs = {}
+    for pair in pairs:
+        task, sep, folder = pair.partition("=")
+        if not sep or task not in protocols.PROTOCOLS or not Path(folder, "model.json").is_file():
+            raise SystemExit(f"--run {pair}: expected TASK=RUN with a task and a run folder")
+        runs[task] = Path(folder)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tasks", nargs="+", choices=sorted(protocols.PROTOCOLS))
@@ -168,13 +183,26 @@ def main() -> None:
     parser.add_argument(
         "--http-only", action="store_true", help="serve the tasks' finished first folds only"
     )
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="TASK=RUN",
+        help="with --http-only: serve this run folder for TASK instead of its first fold",
+    )
     parser.add_argument("--no-wav2vec2", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    given = given_runs(args.run)
+    if given and not args.http_only:
+        parser.error("--run serves a finished run: use it with --http-only")
     firsts = {}
     for name in args.tasks:
         out = Path(args.out) / f"{name}-auto"
-        firsts[name] = fold_dirs(out)[0] if args.http_only else run_task(name, args)
+        if name in given:
+            firsts[name] = given[name]
+        else:
+            firsts[name] = fold_dirs(out)[0] if args.http_only else run_task(name, args)
     runs = {served_label(name, fold): fold for name, fold in firsts.items()}
     if not args.no_wav2vec2:
         serving.SERVING.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from benchmarks.fast_default import fold_dirs, served_label, task_row
 from benchmarks.student import teacher_of
+
+from benchmarks import fast_default
 
 
 def _fold(served: str, accurate: str, wa: float, best_wa: float, ms: float) -> dict[str, object]:
@@ -51,3 +54,13 @@ def test_folds_in_numeric_order_and_the_teacher_is_the_accurate_candidate(tmp_pa
     run = tmp_path / "cv" / "fold1"
     assert teacher_of(run) == run / "candidates" / "voice_logreg"
     assert served_label("emodb", run) == "emodb: logreg"
+
+
+def test_given_runs_are_task_folder_pairs(tmp_path: Path) -> None:
+    run = tmp_path / "emodb-run"
+    run.mkdir()
+    (run / "model.json").write_text("{}")
+    assert fast_default.given_runs([f"emodb={run}"]) == {"emodb": run}
+    for bad in (f"nosuchtask={run}", "emodb", f"emodb={tmp_path / 'missing'}"):
+        with pytest.raises(SystemExit, match="TASK=RUN"):
+            fast_default.given_runs([bad])
