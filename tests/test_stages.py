@@ -124,3 +124,13 @@ def test_one_clock_shared_by_threads_keeps_every_addition() -> None:
     for t in threads:
         t.join()
     assert clock.totals() == {"x": 4000.0}
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_recorded_time_joins_its_stage_under_the_scope_and_leaves_the_outer_stage() -> None:
+    stages.record("ignored", 5.0)  # no clock open: nothing to add to, no error
+    with measuring() as clock, scope("m"), stage("outer"):
+        _busy(0.004)
+        stages.record("batch@1", 1.5)
+        stages.record("batch@1", 0.5)
+    assert clock.totals() == pytest.approx({"m/batch@1": 2.0, "m/outer": 2.0})

@@ -102,6 +102,20 @@ class stage:  # noqa: N801 — used as a statement, like contextlib's suppress
         clock.add(_PREFIX.get() + self._name, elapsed - self._inner_ms)
 
 
+def record(name: str, ms: float) -> None:
+    """Add ``ms`` milliseconds to stage ``name`` (with the current :func:`scope` prefix)
+    of the open clock — for work timed as a whole and shared out among several stages,
+    such as one batched call for clips at different speeds. Nothing happens when no clock
+    is open; an enclosing stage does not count the time again."""
+    clock = _CLOCK.get()
+    if clock is None:
+        return
+    parent = _OPEN.get()
+    if parent is not None:
+        parent._inner_ms += ms
+    clock.add(_PREFIX.get() + name, ms)
+
+
 @contextmanager
 def measuring(clock: StageClock | None = None) -> Iterator[StageClock]:
     """Open ``clock`` (a new one when None) for the stages run inside the block."""

@@ -17,6 +17,7 @@ from audioclf.features.voice_encoder import (
     VoiceEncoderUnavailableError,
     layer_outputs,
     voice_encoder_stats,
+    voice_encoder_stats_batch,
     weights_file,
 )
 
@@ -124,3 +125,16 @@ def test_clips_in_parallel_threads_match_and_torch_threads_are_restored() -> Non
         torch.set_num_threads(before)
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@needs_weights
+def test_a_batch_gives_each_clips_own_stats_and_groups_are_bounded() -> None:
+    clips = [_voice(seconds, f0=f0) for seconds, f0 in ((0.7, 110.0), (2.0, 150.0), (1.2, 200.0))]
+    together = voice_encoder_stats_batch(clips, 16_000)
+    for y, v in zip(clips, together, strict=True):
+        np.testing.assert_allclose(v, voice_encoder_stats(y, 16_000), rtol=1e-4, atol=1e-5)
+    lengths = [100, 5000, 300, 4000, 4100, 200]
+    groups = voice_encoder._groups(lengths)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert all(len(g) * max(lengths[i] for i in g) <= voice_encoder.BATCH_FRAMES for g in groups)
+    assert voice_encoder._groups([3 * voice_encoder.BATCH_FRAMES]) == [[0]]  # alone, not dropped

@@ -10,12 +10,23 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
+from time import perf_counter
+from typing import TypeVar
 
 import numpy as np
 
 from audioclf.features.speed import VectorFn, at_speed, views
 from audioclf.features.threads import one_blas_thread
-from audioclf.stages import stage
+from audioclf.stages import record, stage
+
+J = TypeVar("J")
+R = TypeVar("R")
+BatchFn = Callable[[Sequence[np.ndarray], int], list[np.ndarray]]
+"""Feature vectors of several waveforms (mono, one sample rate) in one call."""
+MIN_BATCH = 2
+"""Views per worker below which a part with a batch function extracts them one by one
+(a batch of one is a plain call, and one clip's three speed views run faster spread over
+the cores than batched on one)."""
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
@@ -62,6 +73,17 @@ def vector_function(kind: str) -> VectorFn:
     return joined
 
 
+def batch_function(kind: str) -> BatchFn | None:
+    """The function that extracts the vectors of several waveforms in one call, for the
+    vector kinds that have one (the voice encoder batches its LSTM), else None."""
+    if kind == "voice_encoder":
+        # deferred: torch loads only for the vector kinds a run uses
+        from audioclf.features.voice_encoder import voice_encoder_stats_batch
+
+        return voice_encoder_stats_batch
+    return None
+
+
 def vectors(
     kind: str,
     waves: Sequence[np.ndarray],
@@ -74,35 +96,72 @@ def vectors(
     (:mod:`audioclf.features.speed`), a row is the vector of the clip itself followed by
     the vector of the clip at each speed: ``(n, dim × (1 + len(speeds)))``.
 
-    With ``workers`` > 1 the views (every clip at every speed) are extracted that many at
-    a time in threads — the extractors (ONNX Runtime, torch, openSMILE, librosa's FFTs)
-    release the GIL for their heavy part — so one clip's speed views, or a batch's clips,
-    use every core; the rows are the same as one at a time.
+    Every clip at every speed is a view. With ``workers`` > 1 the views are extracted
+    that many at a time in threads — the extractors (ONNX Runtime, torch, openSMILE,
+    librosa's FFTs) release the GIL for their heavy part — so one clip's speed views, or
+    a batch's clips, use every core. A part with a :func:`batch_function` gets its views
+    in batches instead, one per worker, once there are at least :data:`MIN_BATCH` views
+    per worker. The rows are those of one view at a time, to float rounding.
 
     Each part is timed as stage ``PART@SPEED`` (``pooled@1``, ``compare@0.9``) and the
-    resampling to a speed view as ``speed@SPEED`` (:mod:`audioclf.stages`); with workers
-    a stage's time is summed over the threads, so stages can add up to more than the
-    call's wall time."""
+    resampling to a speed view as ``speed@SPEED`` (:mod:`audioclf.stages`); a batched
+    call's time is shared among its views by their length. With workers a stage's time
+    is summed over the threads, so stages can add up to more than the call's wall time."""
     vector_function(kind)  # an unknown kind fails here, named whole
-    parts = [(part, vector_function(part)) for part in input_parts(kind)]
     speeds_seen = views(speeds)
-    clips = [np.asarray(y, dtype=np.float32) for y in waves]
-    jobs = [(y, speed) for y in clips for speed in speeds_seen]
-
-    def one(job: tuple[np.ndarray, float]) -> np.ndarray:
-        return _view_vector(parts, job[0], sample_rate, job[1])
-
-    blocks = _in_threads(one, jobs, workers)
+    jobs = [(np.asarray(y, dtype=np.float32), speed) for y in waves for speed in speeds_seen]
+    played = _in_threads(lambda job: _played(job[0], sample_rate, job[1]), jobs, workers)
+    speed_of = [speed for _, speed in jobs]
+    columns = [
+        _part_vectors(part, played, speed_of, sample_rate, workers) for part in input_parts(kind)
+    ]
+    per_view = [np.concatenate([column[j] for column in columns]) for j in range(len(jobs))]
     n = len(speeds_seen)
-    rows = [np.concatenate(blocks[i : i + n]) for i in range(0, len(blocks), n)]
+    rows = [np.concatenate(per_view[i : i + n]) for i in range(0, len(per_view), n)]
     return np.stack(rows).astype(np.float32)
 
 
-def _in_threads(
-    one: Callable[[tuple[np.ndarray, float]], np.ndarray],
-    jobs: Sequence[tuple[np.ndarray, float]],
-    workers: int,
+def _played(y: np.ndarray, sr: int, speed: float) -> np.ndarray:
+    if speed == 1.0:
+        return y
+    with stage(f"speed@{speed:g}"):
+        return at_speed(y, sr, speed)
+
+
+def _part_vectors(
+    part: str, waves: Sequence[np.ndarray], speeds: Sequence[float], sr: int, workers: int
 ) -> list[np.ndarray]:
+    """One part's vector of each view, timed per view as ``PART@SPEED``."""
+    batch = batch_function(part)
+    if batch is None or len(waves) < MIN_BATCH * max(1, workers):
+        fn = vector_function(part)
+
+        def one(j: int) -> np.ndarray:
+            with stage(f"{part}@{speeds[j]:g}"):
+                return fn(waves[j], sr)
+
+        return _in_threads(one, range(len(waves)), workers)
+    extract = batch
+
+    def together(group: list[int]) -> list[np.ndarray]:
+        start = perf_counter()
+        out = extract([waves[j] for j in group], sr)
+        ms = (perf_counter() - start) * 1000
+        frames = sum(len(waves[j]) for j in group) or 1
+        for j in group:
+            record(f"{part}@{speeds[j]:g}", ms * len(waves[j]) / frames)
+        return out
+
+    order = sorted(range(len(waves)), key=lambda j: len(waves[j]))
+    groups = [order[k :: max(1, workers)] for k in range(max(1, workers))]
+    out: list[np.ndarray] = [np.empty(0, np.float32)] * len(waves)
+    for group, vectors_ in zip(groups, _in_threads(together, groups, workers), strict=True):
+        for j, v in zip(group, vectors_, strict=True):
+            out[j] = v
+    return out
+
+
+def _in_threads(one: Callable[[J], R], jobs: Sequence[J], workers: int) -> list[R]:
     """``one(job)`` for every job, in order, up to ``workers`` at a time; each runs in a
     copy of the caller's context, so the stage clock open around the call sees it."""
     if workers <= 1 or len(jobs) <= 1:
@@ -121,20 +180,3 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         if workers not in _POOLS:
             _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="audioclf-features")
         return _POOLS[workers]
-
-
-def _view_vector(
-    parts: Sequence[tuple[str, VectorFn]], y: np.ndarray, sr: int, speed: float
-) -> np.ndarray:
-    """The vector of ``y`` played at ``speed``: its parts, in order, each timed."""
-    view = y
-    if speed != 1.0:
-        with stage(f"speed@{speed:g}"):
-            view = at_speed(y, sr, speed)
-    blocks = []
-    for name, fn in parts:
-        with stage(f"{name}@{speed:g}"):
-            blocks.append(fn(view, sr))
-    if len(blocks) == 1:
-        return blocks[0]
-    return np.concatenate(blocks).astype(np.float32)
