@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from audioclf.features.mel_power import power_mel
 from audioclf.features.pretrained_input import at_least, mono_at
 
 SAMPLE_RATE = 16_000
@@ -137,12 +138,8 @@ def _prepare(y: np.ndarray, sr: int) -> np.ndarray:
 def _mel(y: np.ndarray, sr: int) -> np.ndarray:
     """The encoder's input for ``y``: the power mel spectrogram (not its logarithm),
     ``(frames, 40)`` float32."""
-    import librosa
-
     audio = _prepare(y, sr)
-    return librosa.feature.melspectrogram(
-        y=audio, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS
-    ).T.astype(np.float32)
+    return power_mel(audio, SAMPLE_RATE, n_fft=N_FFT, hop=HOP, n_mels=N_MELS).T.copy()
 
 
 def layer_outputs(y: np.ndarray, sr: int) -> list[np.ndarray]:
