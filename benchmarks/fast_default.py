@@ -40,6 +40,7 @@ import numpy as np
 
 from audioclf.inference.latency import measure_latency
 from benchmarks import protocols, serving
+from benchmarks.auto_runs import served_and_accurate
 from benchmarks.local_server import serve
 from benchmarks.results import command_line, record
 
@@ -71,10 +72,9 @@ def fold_facts(fold: Path) -> dict[str, Any]:
     """What one fold's default served and what it passed over: names, test WA/UA and
     latency of a 3-s clip for the served model and the most accurate candidate."""
     metrics = json.loads((fold / "metrics.json").read_text())
-    selection = metrics.get("selection") or {}
-    served = selection.get("chosen") or metrics.get("model")
-    accurate = (selection.get("rule") or {}).get("accurate") or served
-    best_dir = fold if accurate == served else fold / "candidates" / accurate
+    served, found = served_and_accurate(metrics)
+    accurate = found or served
+    best_dir = fold if accurate in (None, served) else fold / "candidates" / str(accurate)
     best = json.loads((best_dir / "metrics.json").read_text())
     return {
         "served": served,
@@ -138,15 +138,15 @@ def http_rows(runs: dict[str, Path], args: argparse.Namespace) -> None:
             for clients in args.clients:
                 note = f"loadavg {os.getloadavg()[0]:.2f} before"
                 seconds = args.seconds * (2 if run == serving.W2V_RUN else 1)
-                result = asyncio.run(serving._load(url, run.name, clip, clients, seconds))
+                result = asyncio.run(serving.post_load(url, run.name, clip, clients, seconds))
                 busy = proc.memory_info().rss
                 row = {
                     "model": label,
                     "clients": clients,
                     "requests": result["requests"],
                     "errors": result["errors"],
-                    "p50 ms": serving._round(result["p50"]),
-                    "p99 ms": serving._round(result["p99"]),
+                    "p50 ms": serving.round_ms(result["p50"]),
+                    "p99 ms": serving.round_ms(result["p99"]),
                     "clips/s": round(result["rate"], 2),
                     "RSS MiB": f"{idle / 2**20:.0f} idle, {busy / 2**20:.0f} after",
                     "notes": note,
@@ -157,8 +157,7 @@ def http_rows(runs: dict[str, Path], args: argparse.Namespace) -> None:
 
 def served_label(name: str, fold: Path) -> str:
     """``task: model`` for the HTTP table."""
-    metrics = json.loads((fold / "metrics.json").read_text())
-    served = (metrics.get("selection") or {}).get("chosen") or metrics.get("model")
+    served, _ = served_and_accurate(json.loads((fold / "metrics.json").read_text()))
     return f"{name}: {served}"
 
 

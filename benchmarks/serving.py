@@ -128,7 +128,9 @@ def server(runs: list[Path]) -> Iterator[tuple[str, psutil.Process]]:
         yield running
 
 
-async def _load(url: str, model: str, clip: bytes, clients: int, seconds: float) -> dict[str, Any]:
+async def post_load(
+    url: str, model: str, clip: bytes, clients: int, seconds: float
+) -> dict[str, Any]:
     """``clients`` concurrent loops posting ``clip`` for ``seconds``; latencies of each."""
     latencies: list[float] = []
     errors = 0
@@ -186,8 +188,8 @@ def _row(label: str, run: Path, clients: int, result: dict[str, Any], note: str)
         "params": _params(run),
         "requests": result["requests"],
         "errors": result["errors"],
-        "p50 ms": _round(result["p50"]),
-        "p99 ms": _round(result["p99"]),
+        "p50 ms": round_ms(result["p50"]),
+        "p99 ms": round_ms(result["p99"]),
         "clips/s": round(result["rate"], 2),
         "× wav2vec2": None,
         "RSS MB": None,
@@ -204,7 +206,7 @@ def measure_latency(args: argparse.Namespace, runs: dict[str, Path], clip: bytes
             for label, run in runs.items():
                 note = _load_note()
                 seconds = args.seconds * (1 if run == DEFAULT_RUN else 2)
-                result = asyncio.run(_load(url, run.name, clip, clients, seconds))
+                result = asyncio.run(post_load(url, run.name, clip, clients, seconds))
                 rows[label] = _row(label, run, clients, result, note)
                 print(rows[label], flush=True)
             default, other = rows[DEFAULT_LABEL], rows[W2V_LABEL]
@@ -219,7 +221,7 @@ def measure_memory(args: argparse.Namespace, run: Path, clip: bytes) -> None:
     note = _load_note()
     with server([run]) as (url, proc):
         idle = proc.memory_info().rss
-        result = asyncio.run(_load(url, run.name, clip, max(args.clients), args.seconds))
+        result = asyncio.run(post_load(url, run.name, clip, max(args.clients), args.seconds))
         busy = proc.memory_info().rss
     row = _row(f"{DEFAULT_LABEL} (alone)", run, max(args.clients), result, note)
     row["RSS MB"] = f"{idle / 2**20:.0f} idle, {busy / 2**20:.0f} after load"
@@ -239,7 +241,7 @@ def _params(run: Path) -> int:
     return params
 
 
-def _round(value: float | None) -> float | None:
+def round_ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 

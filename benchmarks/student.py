@@ -25,6 +25,7 @@ from audioclf.formats.runfolder import RunFolder
 from audioclf.inference.latency import measure_latency
 from audioclf.train.config import TrainConfig
 from audioclf.train.distill import distill_student
+from benchmarks.auto_runs import served_and_accurate
 from benchmarks.results import ROOT, command_line, record
 
 SECTION = "Distilled student"
@@ -38,8 +39,7 @@ def _metrics(run: Path) -> dict[str, Any]:
 
 def teacher_of(run: Path) -> Path:
     """The most accurate model of the auto run ``run``: the run itself or a candidate."""
-    selection = _metrics(run).get("selection") or {}
-    accurate = (selection.get("rule") or {}).get("accurate") or selection.get("chosen")
+    _, accurate = served_and_accurate(_metrics(run))
     if not accurate:
         raise SystemExit(f"{run}: not an auto run (metrics.json has no selection)")
     candidate = run / "candidates" / accurate

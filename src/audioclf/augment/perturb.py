@@ -26,6 +26,7 @@ import io
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -237,9 +238,12 @@ class TalkerPool:
     speakers: Sequence[str | None]
     ids: Sequence[str]
 
-    def speaker_count(self) -> int:
-        """How many distinct known speakers the pool holds."""
-        return len({s for s in self.speakers if s is not None})
+    @cached_property
+    def audible(self) -> list[int]:
+        """Indices of the clips that are not silent, in the order of their ids (so that
+        the pool's order does not change a draw); found once per pool, not per clip."""
+        loud = (i for i, wave in enumerate(self.waves) if rms(wave) > 0)
+        return sorted(loud, key=lambda i: self.ids[i])
 
 
 @dataclass(frozen=True)
@@ -253,16 +257,12 @@ class _Voices:
 
     def talkers(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         pool = self.pool
-        others = sorted(
-            (
-                i
-                for i, speaker in enumerate(pool.speakers)
-                if pool.ids[i] != self.clip_id
-                and (self.speaker is None or speaker != self.speaker)
-                and rms(pool.waves[i]) > 0
-            ),
-            key=lambda i: pool.ids[i],
-        )
+        others = [
+            i
+            for i in pool.audible
+            if pool.ids[i] != self.clip_id
+            and (self.speaker is None or pool.speakers[i] != self.speaker)
+        ]
         if not others:
             raise PerturbSpecError(
                 "noise=babble needs clips of other speakers to make babble from: the scored "
