@@ -117,3 +117,29 @@ def test_cli_cv_scores_every_fold_under_perturbations(tmp_path: Path) -> None:
     )
     assert bad.exit_code != 0 and "needs snr" in bad.output
     assert not (tmp_path / "bad" / "fold1").exists()
+
+
+def test_cli_cv_makes_babble_from_a_given_manifest_and_rescores_when_it_changes(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    speech = make_corpus(tmp_path / "speech", speakers=3, per_class=1)
+    out = tmp_path / "cv"
+    args = ["cv", "--data", str(manifest), "--model", "logreg", "--folds", "2"]
+    args += ["--perturb", "noise=babble,snr=0", "--out", str(out), "--no-progress"]
+    first = CliRunner().invoke(app, [*args, "--babble", str(speech)])
+    assert first.exit_code == 0, first.output
+    for i in (1, 2):
+        fold = json.loads((out / f"fold{i}" / "metrics.json").read_text())
+        assert fold["babble_from"] == str(speech) and fold["babble_manifest"] == str(speech)
+    # resumed without --babble: the folds are scored again, babble from their own clips
+    again = CliRunner().invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    fold = json.loads((out / "fold1" / "metrics.json").read_text())
+    assert fold["babble_manifest"] is None and fold["babble_from"] != str(speech)
+    missing = CliRunner().invoke(app, [*args, "--babble", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code != 0 and "no such manifest" in " ".join(missing.output.split())

@@ -189,6 +189,12 @@ def cv_cmd(
         "`audioclf evaluate --perturb`): mean ± std over folds.",
     ),
     perturb_seed: int = typer.Option(0, "--perturb-seed", help="Seed of the perturbations."),
+    babble: Path | None = typer.Option(
+        None,
+        "--babble",
+        help="Manifest of speech to make noise=babble from (default: each fold's test clips, "
+        "or its training clips when the test clips hold one speaker).",
+    ),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Grouped k-fold cross-validation (no speaker in train and test of a fold): mean ± std."""
@@ -219,6 +225,7 @@ def cv_cmd(
         progress=progress,
         perturb=perturb,
         perturb_seed=perturb_seed,
+        babble=babble,
     )
     table = Table("metric", "mean", "std", title=f"{metrics['n_folds']} folds by {group}")
     for key, value in metrics["mean"].items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,19 @@ def cross_validate(
     progress: bool = True,
     perturb: Sequence[str] = (),
     perturb_seed: int = 0,
+    babble: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one run per fold (``folds`` = K or ``"loso"`` for leave-one-group-out) and
     write the aggregate ``metrics.json`` (``folds``, ``mean``, ``std``) and report; with
-    ``perturb``, score each fold's test clips under each SPEC too."""
+    ``perturb``, score each fold's test clips under each SPEC too, babble made from the
+    manifest ``babble`` when given (else as ``audioclf evaluate`` chooses: the scored
+    clips, or the fold's training clips when they hold one speaker)."""
     if config.data is None:
         raise ValueError("no data: give --data MANIFEST.jsonl")
     parse_all(perturb)  # a bad SPEC fails before the first fold trains
+    if babble is not None and not Path(babble).is_file():
+        raise ValueError(f"--babble {babble}: no such manifest")
+    scoring = _Scoring(tuple(perturb), perturb_seed, str(babble) if babble else None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config.to_yaml(out / "config.yaml")
@@ -70,7 +77,7 @@ def cross_validate(
         if resume and fold_run.metrics.is_file():
             console.print(f"fold {i}/{len(fold_splits)}: done earlier, reusing {fold_dir}")
             earlier = fold_run.read_metrics()
-            fold_metrics = _perturbed(fold_run, earlier, perturb, perturb_seed)
+            fold_metrics = _perturbed(fold_run, earlier, scoring)
             if fold_metrics is not earlier:
                 write_json(fold_run.metrics, fold_metrics)
             results.append(fold_metrics)
@@ -81,7 +88,7 @@ def cross_validate(
         result = train_run(config, fold_dir, resume=resume, progress=progress, splits=parts)
         # the fold's whole wall time in this process (features, training, export, report)
         fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}
-        fold_metrics = _perturbed(fold_run, fold_metrics, perturb, perturb_seed)
+        fold_metrics = _perturbed(fold_run, fold_metrics, scoring)
         write_json(fold_run.metrics, fold_metrics)
         results.append(fold_metrics)
         console.print(
@@ -99,16 +106,29 @@ def cross_validate(
     return metrics
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """How each fold's test clips are scored under corruption."""
+
+    specs: tuple[str, ...]
+    seed: int
+    babble: str | None
+    """The manifest babble is made from, as given (None: evaluate_run's default)."""
+
+
 def _perturbed(
-    fold_run: RunFolder, fold_metrics: dict[str, Any], perturb: Sequence[str], seed: int
+    fold_run: RunFolder, fold_metrics: dict[str, Any], scoring: _Scoring
 ) -> dict[str, Any]:
-    """``fold_metrics`` with its test clips scored under ``perturb`` (the same object when
-    there is nothing to add: no SPECs, or an earlier pass with the same SPECs and seed)."""
-    if not perturb or "accuracy" not in fold_metrics:
+    """``fold_metrics`` with its test clips scored under the SPECs (the same object when
+    there is nothing to add: no SPECs, or an earlier pass with the same SPECs, seed and
+    babble manifest)."""
+    if not scoring.specs or "accuracy" not in fold_metrics:
         return fold_metrics
     earlier = fold_metrics.get("perturbations") or []
-    if [r.get("spec") for r in earlier] == list(perturb) and all(
-        r.get("seed") == seed for r in earlier
+    if (
+        [r.get("spec") for r in earlier] == list(scoring.specs)
+        and all(r.get("seed") == scoring.seed for r in earlier)
+        and fold_metrics.get("babble_manifest") == scoring.babble
     ):
         return fold_metrics
     test = fold_run.root / "splits" / "test.jsonl"
@@ -116,11 +136,15 @@ def _perturbed(
         fold_run.root,
         test,
         fold_run.root / "perturbed",
-        perturb=perturb,
-        seed=seed,
+        perturb=scoring.specs,
+        seed=scoring.seed,
+        babble=scoring.babble,
         progress=False,
     )
-    return fold_metrics | {"perturbations": scored["perturbations"]}
+    added = {"perturbations": scored["perturbations"], "babble_manifest": scoring.babble}
+    if "babble_from" in scored:
+        added["babble_from"] = scored["babble_from"]
+    return fold_metrics | added
 
 
 def aggregate_perturbations(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
