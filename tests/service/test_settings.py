@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from audioclf.service.settings import Settings, available_cores, get_settings
+from audioclf.features.threads import available_cores
+from audioclf.service.settings import Settings, get_settings
 
 
 def test_defaults_are_safe() -> None:

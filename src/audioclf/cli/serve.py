@@ -51,9 +51,11 @@ def serve_cmd(
     """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
     import uvicorn
 
+    from audioclf.features.threads import available_cores
+
     # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
     from audioclf.service.app import create_app
-    from audioclf.service.settings import Settings, available_cores
+    from audioclf.service.settings import Settings
     from audioclf.service.slow_clients import SlowClientGuard
 
     runs, registry = runs or [], registry or []

@@ -108,6 +108,7 @@ def vectors(
     call's time is shared among its views by their length. With workers a stage's time
     is summed over the threads, so stages can add up to more than the call's wall time."""
     vector_function(kind)  # an unknown kind fails here, named whole
+    workers = max(1, workers)
     speeds_seen = views(speeds)
     jobs = [(np.asarray(y, dtype=np.float32), speed) for y in waves for speed in speeds_seen]
     played = _in_threads(lambda job: _played(job[0], sample_rate, job[1]), jobs, workers)
@@ -133,7 +134,7 @@ def _part_vectors(
 ) -> list[np.ndarray]:
     """One part's vector of each view, timed per view as ``PART@SPEED``."""
     batch = batch_function(part)
-    if batch is None or len(waves) < MIN_BATCH * max(1, workers):
+    if batch is None or len(waves) < MIN_BATCH * workers:
         fn = vector_function(part)
 
         def one(j: int) -> np.ndarray:
@@ -153,7 +154,7 @@ def _part_vectors(
         return out
 
     order = sorted(range(len(waves)), key=lambda j: len(waves[j]))
-    groups = [order[k :: max(1, workers)] for k in range(max(1, workers))]
+    groups = [order[k::workers] for k in range(workers)]
     out: list[np.ndarray] = [np.empty(0, np.float32)] * len(waves)
     for group, vectors_ in zip(groups, _in_threads(together, groups, workers), strict=True):
         for j, v in zip(group, vectors_, strict=True):

@@ -1,4 +1,5 @@
-"""One BLAS thread while feature extractors run side by side in threads.
+"""Threads for feature extraction: the cores this process may use, and one BLAS thread
+while extractors run side by side.
 
 NumPy's OpenBLAS starts a thread per core and, after each call, keeps those threads
 spinning for work. When two extractor threads run at once (the feature cache's workers,
@@ -16,22 +17,25 @@ BLAS calls.
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
-_controller: list[Any] = []
-_lock = threading.Lock()
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
+@lru_cache(maxsize=1)
 def _blas() -> Any:
     from threadpoolctl import ThreadpoolController
 
-    with _lock:
-        if not _controller:
-            _controller.append(ThreadpoolController())
-        return _controller[0]
+    return ThreadpoolController()
 
 
 @contextmanager

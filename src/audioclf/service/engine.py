@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,15 +190,12 @@ class ModelPool:
         batch_wait_ms: float = 0.0,
         max_batch: int = 16,
         workers: int = 1,
-        loader: Callable[[Path], Predictor] | None = None,
     ) -> None:
-        """``workers``: feature views each model extracts at once (``Predictor``'s);
-        ``loader`` opens a run folder (a ``Predictor`` with those workers by default)."""
+        """``workers``: feature views each model extracts at once (``Predictor``'s)."""
         self.runs = [Path(r) for r in runs]
         self.batch_wait_ms = batch_wait_ms
         self.max_batch = max_batch
         self.workers = workers
-        self._loader = loader or self._open_run
         self.models: dict[str, Predictor] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
         self.batchers: dict[str, Batcher] = {}
@@ -209,6 +206,7 @@ class ModelPool:
         return list(self.models)
 
     def _open_run(self, run: Path) -> Predictor:
+        """The model of one run folder (a subclass may name it otherwise)."""
         return Predictor(run, workers=self.workers)
 
     def load(self) -> list[str]:
@@ -217,7 +215,7 @@ class ModelPool:
         metrics: dict[str, dict[str, Any]] = {}
         for run in self.runs:
             start = time.perf_counter()
-            predictor = self._loader(run)
+            predictor = self._open_run(run)
             check_servable(run, predictor.card.speaker_norm)
             if predictor.name in models:
                 raise DuplicateModelError(

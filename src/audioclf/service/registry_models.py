@@ -42,7 +42,6 @@ class RegistryModelPool(ModelPool):
             batch_wait_ms=batch_wait_ms,
             max_batch=max_batch,
             workers=workers,
-            loader=self._open,
         )
 
     def _resolve(self) -> list[Path]:
@@ -51,8 +50,8 @@ class RegistryModelPool(ModelPool):
         self._by_run = {v.run_dir: (v.name, v.version) for v in found.values()}
         return [v.run_dir for v in found.values()]
 
-    def _open(self, run: Path) -> Predictor:
-        predictor = Predictor(run, workers=self.workers)
+    def _open_run(self, run: Path) -> Predictor:
+        predictor = super()._open_run(run)
         predictor.name = self._by_run[run][0]
         return predictor
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +25,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from audioclf.console import console, progress_bar
 from audioclf.evaluate.metrics import classification_metrics
+from audioclf.features.threads import available_cores
 from audioclf.formats.atomic import atomic_path
 from audioclf.train.config import TrainConfig
 from audioclf.train.data import Augment, LoadedSplit, class_weights, predict_split, train_batches
@@ -53,8 +53,7 @@ def seed_everything(seed: int) -> None:
 
 def set_threads(threads: int | None) -> int:
     """Use the machine's cores for intra-op parallelism (and no more)."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n = threads or available or 1
+    n = threads or available_cores()
     torch.set_num_threads(n)
     return n
 
