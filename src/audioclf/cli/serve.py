@@ -10,6 +10,7 @@ import typer
 
 from audioclf.cli.common import friendly_errors
 from audioclf.console import out
+from audioclf.features.threads import available_cores
 
 RUNS_ENV = "AUDIOCLF_RUNS"
 INFERENCE_WORKERS_ENV = "AUDIOCLF_INFERENCE_WORKERS"
@@ -50,8 +51,6 @@ def serve_cmd(
 ) -> None:
     """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
     import uvicorn
-
-    from audioclf.features.threads import available_cores
 
     # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
     from audioclf.service.app import create_app
