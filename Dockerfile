@@ -6,10 +6,13 @@
 # as docker-library/repo-info lists it on 2026-08-25); update as for Caddy in docker-compose.yml
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# the package's extras; deploy/ray/docker-compose.yml builds with smile,voice,ray
+ARG EXTRAS=smile,voice
 
 # ---- build: a virtualenv with the CPU-only torch wheel and the package ----
 FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_INDEX
+ARG EXTRAS
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
@@ -24,7 +27,7 @@ RUN pip install --extra-index-url "${TORCH_INDEX}" "torch==2.13.0+cpu"
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --extra-index-url "${TORCH_INDEX}" ".[smile,voice]" \
+RUN pip install --extra-index-url "${TORCH_INDEX}" ".[${EXTRAS}]" \
     && python -c "import torch; assert not torch.cuda.is_available(); print(torch.__version__)"
 
 # ---- runtime: the virtualenv only, run by a non-root user ----

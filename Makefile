@@ -40,7 +40,7 @@ $(RUN_STAMP): pyproject.toml
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,smile,voice]"
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pip install --quiet -e ".[dev,smile,voice,ray]"
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -52,7 +52,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_DIRS)
 
 unit: $(STAMP) $(CHROMIUM) postgres-server compose
-	$(BIN)/pytest -n 2
+	# the Ray tests share one worker and its local Ray (xdist_group "ray")
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
 

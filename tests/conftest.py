@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -64,3 +66,15 @@ def hour_of_silence_flac(sample_rate: int = 8_000) -> bytes:
         for _ in range(60):
             f.write(minute)
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[Any]:
+    """A local Ray of two CPUs for the session (the tests using it share one xdist worker:
+    ``xdist_group("ray")``)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

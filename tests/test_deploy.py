@@ -92,3 +92,68 @@ def test_caddy_has_server_and_proxy_timeouts() -> None:
         assert re.search(rf"^\s*{directive}\s+\d+[smh]\s*$", text, re.MULTILINE), directive
     for directive in ("dial_timeout", "response_header_timeout", "read_timeout"):
         assert re.search(rf"^\s*{directive}\s+\d+[smh]\s*$", text, re.MULTILINE), directive
+
+
+RAY_COMPOSE = ROOT / "deploy" / "ray" / "docker-compose.yml"
+RAY_SERVICE = ROOT / "deploy" / "ray" / "rayservice.yaml"
+
+
+def test_ray_compose_is_valid_and_needs_the_cluster_token() -> None:
+    command = [*_compose_command(), "-f", str(RAY_COMPOSE), "config"]
+    env = {"PATH": os.environ["PATH"]}
+    missing = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert missing.returncode != 0 and "RAY_AUTH_TOKEN" in missing.stderr
+    env["RAY_AUTH_TOKEN"] = "3f9c1d0b7a2e4c8f9d1b6a0e5c7f2a9b"
+    no_data = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert no_data.returncode != 0 and "DATA_DIR" in no_data.stderr
+    env["DATA_DIR"] = "/srv/corpora"
+    ok = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    services = yaml.safe_load(ok.stdout)["services"]
+    head, worker = services["ray-head"], services["ray-worker"]
+    assert "--head" in head["command"] and "--address=ray-head:6379" in worker["command"]
+    for node in (head, worker):
+        # every node: the image with the ray extra, the same paths, token auth, limits
+        assert node["build"]["args"]["EXTRAS"].split(",")[-1] == "ray"
+        targets = {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in node["volumes"]}
+        assert targets == {"/data", "/runs", "/cache"}
+        assert node["environment"]["RAY_AUTH_MODE"] == "token"
+        assert node["environment"]["AUDIOCLF_CACHE"] == "/cache"
+        assert node["deploy"]["resources"]["limits"]["memory"]
+    # Serve's proxy is published on loopback only (HTTPS goes in front of it)
+    for port in head["ports"]:  # compose v2 writes a mapping, v1 a string
+        assert (
+            port.get("host_ip") if isinstance(port, dict) else port.split(":")[0]
+        ) == "127.0.0.1"
+
+
+def test_rayservice_names_the_app_builder_and_gives_every_node_the_shared_volume() -> None:
+    from audioclf.service import ray_serve
+
+    manifest = yaml.safe_load(RAY_SERVICE.read_text())
+    assert manifest["apiVersion"] == "ray.io/v1" and manifest["kind"] == "RayService"
+    serve_config = yaml.safe_load(manifest["spec"]["serveConfigV2"])
+    (application,) = serve_config["applications"]
+    module, name = application["import_path"].split(":")
+    assert module == ray_serve.__name__ and callable(getattr(ray_serve, name))
+    assert set(application["args"]) <= set(ray_serve.SCALE_ARGS)
+    assert "AUDIOCLF_RUNS" in application["runtime_env"]["env_vars"]
+    cluster = manifest["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]] + cluster["workerGroupSpecs"]
+    for pod in pods:
+        spec = pod["template"]["spec"]
+        (container,) = spec["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["RAY_AUTH_MODE"]["value"] == "token"
+        assert "secretKeyRef" in env["RAY_AUTH_TOKEN"]["valueFrom"]
+        assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/shared"}
+        assert container["resources"]["limits"]["cpu"] == pod["rayStartParams"]["num-cpus"]
+
+
+def test_app_builder_refuses_unknown_or_bad_arguments() -> None:
+    from audioclf.service.ray_serve import app_builder
+
+    with pytest.raises(ValueError, match="not \\['replica'\\]"):
+        app_builder({"replica": "2"})
+    with pytest.raises(ValueError, match="replicas must be a number"):
+        app_builder({"replicas": "two"})

@@ -24,8 +24,9 @@ out = Console()
 """Results a user may want to keep or pipe (tables, summaries)."""
 
 
-def progress_bar(*extra: TextColumn, transient: bool = False) -> Progress:
-    """A progress bar in the project's style; extra columns go before the timers."""
+def progress_bar(*extra: TextColumn, transient: bool = False, enabled: bool = True) -> Progress:
+    """A progress bar in the project's style; extra columns go before the timers (shown
+    only when ``enabled`` and stderr is a terminal)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[bold blue]{task.description}"),
@@ -36,7 +37,7 @@ def progress_bar(*extra: TextColumn, transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=transient,
-        disable=not console.is_terminal,
+        disable=not (enabled and console.is_terminal),
     )
 
 

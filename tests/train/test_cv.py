@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from audioclf.formats.manifest import read_manifest
 from audioclf.train.config import TrainConfig
@@ -143,3 +145,44 @@ def test_cli_cv_makes_babble_from_a_given_manifest_and_rescores_when_it_changes(
     assert fold["babble_manifest"] is None and fold["babble_from"] != str(speech)
     missing = CliRunner().invoke(app, [*args, "--babble", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code != 0 and "no such manifest" in " ".join(missing.output.split())
+
+
+def _noisy_corpus(root: Path) -> Path:
+    """A corpus a linear model gets partly wrong (a third of the labels swapped), so
+    that equal metrics mean equal fits, not two perfect scores."""
+    manifest = make_corpus(root, speakers=6, per_class=4)
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for i, row in enumerate(rows):
+        if i % 3 == 0:
+            row["label"] = "low" if row["label"] == "high" else "high"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return manifest
+
+
+@pytest.mark.xdist_group("ray")
+def test_cv_on_ray_equals_the_local_run(tmp_path: Path, local_ray: Any) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = _noisy_corpus(tmp_path / "corpus")
+    config = TrainConfig.build({"data": str(manifest), "model": "logreg", "val": 0.2})
+    here = cross_validate(config, tmp_path / "local", folds=3, progress=False)
+    assert 0.3 < here["accuracy"] < 1.0  # a score that can differ
+    result = CliRunner().invoke(
+        app,
+        [
+            *("cv", "-d", str(manifest), "-m", "logreg", "-k", "3"),
+            *("-o", str(tmp_path / "ray"), "--ray", "--no-progress"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    on_ray = json.loads((tmp_path / "ray" / "metrics.json").read_text())
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion", "n"):
+        assert on_ray[key] == here[key], key
+    for i in range(1, 4):
+        fold = f"fold{i}/splits/test.jsonl"
+        assert (tmp_path / "ray" / fold).read_text() == (tmp_path / "local" / fold).read_text()
+        ours = json.loads((tmp_path / "local" / f"fold{i}" / "metrics.json").read_text())
+        theirs = json.loads((tmp_path / "ray" / f"fold{i}" / "metrics.json").read_text())
+        assert theirs["confusion"] == ours["confusion"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -48,6 +50,22 @@ def serve_cmd(
         help="Serve another model an auto run trained (a name in RUN/candidates/, listed "
         "in its report's front) instead of the one it chose; one RUN only.",
     ),
+    ray: bool = typer.Option(
+        False,
+        "--ray",
+        help="Serve with Ray Serve: the same app in --replicas processes on the cluster "
+        "(RAY_ADDRESS, a `ray start` cluster on this machine, or a local Ray).",
+    ),
+    replicas: int = typer.Option(1, "--replicas", min=1, help="--ray: replicas to run."),
+    min_replicas: int | None = typer.Option(
+        None, "--min-replicas", min=0, help="--ray: autoscale from this many replicas."
+    ),
+    max_replicas: int | None = typer.Option(
+        None, "--max-replicas", min=1, help="--ray: autoscale up to this many replicas."
+    ),
+    cpus_per_replica: float = typer.Option(
+        1.0, "--cpus-per-replica", min=0.1, help="--ray: CPUs each replica holds (and uses)."
+    ),
 ) -> None:
     """Serve trained models over HTTP: /v1 API, /docs, and the browser app at /."""
     import uvicorn
@@ -86,6 +104,16 @@ def serve_cmd(
     resolved = [r.resolve() for r in runs]
     # every worker (and the settings cache) reads the runs from the environment
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
+    if ray:
+        if workers > 1:
+            raise ValueError("--workers is uvicorn's; with --ray give --replicas N")
+        _serve_on_ray(
+            Settings(runs=resolved, registry=registry),
+            ScaleOptions(replicas, min_replicas, max_replicas, cpus_per_replica),
+            host,
+            port,
+        )
+        return
     out.print(f"serving at http://{host}:{port}", highlight=False)
     if workers > 1:
         # the worker processes share the cores: each extracts on its share of them
@@ -113,3 +141,33 @@ def serve_cmd(
         proxy_headers=proxy_headers,
         http=SlowClientGuard,
     )
+
+
+@dataclass(frozen=True)
+class ScaleOptions:
+    """``--replicas``, ``--min-replicas``, ``--max-replicas``, ``--cpus-per-replica``."""
+
+    replicas: int
+    min_replicas: int | None
+    max_replicas: int | None
+    cpus_per_replica: float
+
+
+def _serve_on_ray(settings: Any, options: ScaleOptions, host: str, port: int) -> None:
+    """Deploy the app on Ray Serve after checking every node reads the run folders;
+    serve until interrupted."""
+    # deferred: Ray is an optional extra, loaded only by `serve --ray`
+    from audioclf.jobs.cluster import check_shared_storage, connect, disconnect
+    from audioclf.service.ray_serve import Scale, run
+
+    scale = Scale(
+        options.replicas, options.min_replicas, options.max_replicas, options.cpus_per_replica
+    )
+    scale.check()
+    connected = connect()
+    try:
+        check_shared_storage([*settings.runs], [])
+        out.print(f"serving at http://{host}:{port} on Ray Serve", highlight=False)
+        run(settings, scale, host=host, port=port)
+    finally:
+        disconnect(connected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,6 +37,25 @@ def _speeds(text: str | None) -> list[float] | None:
         return [float(part) for part in text.split(",")]
     except ValueError:
         raise ValueError(f"--speeds takes numbers separated by commas, not {text!r}") from None
+
+
+def _jobs(ray: bool, data: str | None, out_dir: Path, cpus_per_job: float) -> Any:
+    """The executor a command runs its jobs with: Ray's after checking that every node
+    reads the manifest's clips (those this machine reads) and writes the run folder and
+    the feature cache, else this process (a no-op context)."""
+    if not ray:
+        return nullcontext()
+    # deferred: the cluster code loads Ray, an optional extra
+    from audioclf.features.cache import CACHE_ENV, FeatureCache
+    from audioclf.formats.manifest import read_manifest
+    from audioclf.jobs.cluster import ray_jobs
+
+    # a clip this machine cannot read either is a bad clip (skipped as without --ray)
+    clips = [c.path for c in read_manifest(data) if Path(c.path).is_file()] if data else []
+    reads = [data, *clips] if data else []
+    cache = FeatureCache().root.expanduser().resolve()
+    # every job uses the cache checked here, whatever a node's own home folder is
+    return ray_jobs(reads, [out_dir, cache], job_cpus=cpus_per_job, env={CACHE_ENV: str(cache)})
 
 
 def _headline(metrics: dict[str, Any]) -> str:
@@ -105,6 +125,19 @@ def train_cmd(
         help="auto: serve the most accurate model answering a clip within MS milliseconds.",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run in --out."),
+    ray: bool = typer.Option(
+        False,
+        "--ray",
+        help="Run on Ray: feature extraction in shards, auto's neural candidates as jobs "
+        "(the cluster at RAY_ADDRESS, else one `ray start` began on this machine, else a "
+        "local Ray for this command).",
+    ),
+    cpus_per_job: float = typer.Option(
+        1,
+        "--cpus-per-job",
+        min=0.1,
+        help="--ray: CPUs each neural candidate holds while it trains.",
+    ),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Train a model on a manifest (speaker-independent split by default) into a run folder."""
@@ -130,7 +163,8 @@ def train_cmd(
             tolerance=tolerance,
             latency_budget=latency_budget,
         )
-    result = train_run(config, out_dir, resume=resume, progress=progress)
+    with _jobs(ray, config.data, out_dir, cpus_per_job):
+        result = train_run(config, out_dir, resume=resume, progress=progress)
     kept = _kept(result.metrics, result.card.model)
     out.print(f"[bold]{kept}[/] on {config.data}: {_headline(result.metrics)}")
     out.print(f"run folder {result.run_dir} ({_contents(result.run_dir)})")
@@ -195,6 +229,15 @@ def cv_cmd(
         help="Manifest of speech to make noise=babble from (default: each fold's test clips, "
         "or its training clips when the test clips hold one speaker).",
     ),
+    ray: bool = typer.Option(
+        False,
+        "--ray",
+        help="Run on Ray: every fold a job (the cluster at RAY_ADDRESS, else one `ray start` began "
+        "on this machine, else a local Ray for this command).",
+    ),
+    cpus_per_job: float = typer.Option(
+        1, "--cpus-per-job", min=0.1, help="--ray: CPUs each fold holds while it trains."
+    ),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Grouped k-fold cross-validation (no speaker in train and test of a fold): mean ± std."""
@@ -216,17 +259,18 @@ def cv_cmd(
         tolerance=tolerance,
         latency_budget=latency_budget,
     )
-    metrics = cross_validate(
-        config,
-        out_dir,
-        folds=folds if folds == LOSO else int(folds),
-        group=group,
-        resume=resume,
-        progress=progress,
-        perturb=perturb,
-        perturb_seed=perturb_seed,
-        babble=babble,
-    )
+    with _jobs(ray, config.data, out_dir, cpus_per_job):
+        metrics = cross_validate(
+            config,
+            out_dir,
+            folds=folds if folds == LOSO else int(folds),
+            group=group,
+            resume=resume,
+            progress=progress,
+            perturb=perturb,
+            perturb_seed=perturb_seed,
+            babble=babble,
+        )
     table = Table("metric", "mean", "std", title=f"{metrics['n_folds']} folds by {group}")
     for key, value in metrics["mean"].items():
         table.add_row(key, f"{value:.3f}", f"{metrics['std'][key]:.3f}")
@@ -303,7 +347,7 @@ def _timeline_table(segments: list[Segment], title: str) -> Table:
 @friendly_errors
 def predict_cmd(
     run: Path = typer.Argument(..., help="A run folder."),
-    files: list[Path] = typer.Argument(..., help="Audio files (any format)."),
+    files: list[Path] | None = typer.Argument(None, help="Audio files (any format)."),
     top: int = typer.Option(5, "--top", help="Probabilities to show per file."),
     timeline: bool = typer.Option(
         False, "--timeline", help="Sliding windows with voice detection: a table per file."
@@ -313,8 +357,39 @@ def predict_cmd(
     vad: str | None = typer.Option(
         None, "--vad", help="silero | energy | none (default: silero for speech models)."
     ),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="Score every clip of a manifest (.jsonl rows with a path)."
+    ),
+    out_file: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="--manifest: JSON Lines to write (id, path, label, probabilities).",
+    ),
+    batch_size: int = typer.Option(32, "--batch-size", help="--manifest: clips scored at once."),
+    ray: bool = typer.Option(
+        False, "--ray", help="--manifest: score on Ray (Ray Data map_batches over the clips)."
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        help="--manifest --ray: scoring actors (default: the cluster's CPUs).",
+    ),
+    progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
-    """Top label and class probabilities for audio files (or a timeline of long ones)."""
+    """Top label and class probabilities for audio files (or a timeline of long ones), or
+    for every clip of a manifest (--manifest M --out P)."""
+    if manifest is not None or out_file is not None:
+        if manifest is None or out_file is None or files:
+            raise ValueError(
+                "batch prediction takes --manifest M.jsonl and --out P.jsonl, no files"
+            )
+        _predict_manifest(run, manifest, out_file, batch_size, ray, concurrency, progress)
+        return
+    if ray:
+        raise ValueError("--ray scores a manifest: give --manifest M.jsonl --out P.jsonl")
+    if not files:
+        raise ValueError("nothing to score: give audio files, or --manifest M.jsonl --out P.jsonl")
     import numpy as np
 
     # deferred: audio and inference load numpy and soundfile; `audioclf --help` must not
@@ -351,3 +426,33 @@ def predict_cmd(
         out.print(f"{path}: [bold]{predictor.classes_[order[0]]}[/]  ({shown})", highlight=False)
     if failed:
         raise typer.Exit(code=2)
+
+
+def _predict_manifest(
+    run: Path,
+    manifest: Path,
+    out_file: Path,
+    batch_size: int,
+    ray: bool,
+    concurrency: int | None,
+    progress: bool,
+) -> None:
+    """Every clip of ``manifest`` scored into ``out_file``; unreadable clips reported."""
+    # deferred: inference loads numpy and ONNX Runtime; `audioclf --help` must not
+    from audioclf.inference.batch import predict_manifest
+
+    summary = predict_manifest(
+        run,
+        manifest,
+        out_file,
+        batch_size=batch_size,
+        ray=ray,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    for skipped in summary.skipped[:10]:
+        console.print(f"[yellow]skipped:[/] {skipped.reason}", highlight=False)
+    if len(summary.skipped) > 10:
+        console.print(f"[yellow]... and {len(summary.skipped) - 10} more[/]")
+    note = f", {len(summary.skipped)} skipped ({summary.skipped_file})" if summary.skipped else ""
+    out.print(f"{summary.scored} clips scored into {summary.out}{note}", highlight=False)

@@ -25,12 +25,13 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from audioclf import audio
+from audioclf import audio, jobs
 from audioclf.audio import AudioError
 from audioclf.console import track
 from audioclf.features.threads import one_blas_thread
@@ -41,9 +42,15 @@ CACHE_VERSION = 1
 """Bump when the decoder or the stored layout changes, to invalidate old entries."""
 
 INDEX_NAME = "index.sqlite"
+CACHE_ENV = "AUDIOCLF_CACHE"
 WORKERS = 2
 """Clips decoded or featurised at once (the machine this is built for has two cores)."""
 _CHUNK = 1 << 20
+SHARD_MIN = 32
+"""Fewer items than this are mapped here even under a distributed executor (a job costs
+tens of milliseconds to schedule)."""
+SHARDS_PER_CPU = 2
+"""Shards per cluster CPU: enough that a slow shard does not hold the rest back."""
 
 # numpy parses a .npy header with ast.literal_eval, and CPython 3.11's AST constructor is
 # not safe to run in two threads at once ("SystemError: AST constructor recursion depth
@@ -69,6 +76,9 @@ def map_readable(
 
     Threads, not processes: decoding, resampling, openSMILE, ONNX Runtime and torch release
     the GIL for their heavy part, and the extractors and this cache are shared in memory.
+    Under a distributed executor (``--ray``) a list of :data:`SHARD_MIN` items or more is
+    cut into shards, each a job that maps its items this way on a node; ``one`` then
+    travels to the nodes, with the cache it closes over (which pickles as its root).
     """
 
     def guarded(item: T) -> R | AudioError:
@@ -77,14 +87,31 @@ def map_readable(
         except AudioError as err:
             return err
 
+    executor = jobs.current()
+    if executor.distributed and len(items) >= SHARD_MIN:
+        parts = executor.map(
+            partial(_map_here, guarded, description=description, progress=False),
+            jobs.shards(items, executor.cores() * SHARDS_PER_CPU),
+            description=description,
+            cpus=1,
+            progress=progress,
+        )
+        return [result for part in parts for result in part]
+    return _map_here(guarded, items, description=description, progress=progress)
+
+
+def _map_here(
+    one: Callable[[T], R], items: Sequence[T], *, description: str, progress: bool
+) -> list[R]:
+    """``one(item)`` for every item, in order, :data:`WORKERS` at a time in this process."""
     with one_blas_thread(), ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = pool.map(guarded, items)
+        done = pool.map(one, items)
         return list(track(done, description, total=len(items), enabled=progress))
 
 
 def default_cache_root() -> Path:
     """``$AUDIOCLF_CACHE`` when set, else ``~/.cache/audioclf``."""
-    env = os.environ.get("AUDIOCLF_CACHE")
+    env = os.environ.get(CACHE_ENV)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "audioclf"
 
 
@@ -119,6 +146,13 @@ class FeatureCache:
 
     def __repr__(self) -> str:
         return f"FeatureCache({str(self.root)!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a job on another node gets the same root and opens its own index connection
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["root"])  # type: ignore[misc]
 
     # -- public API -------------------------------------------------------------------
 

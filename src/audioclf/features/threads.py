@@ -23,9 +23,15 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from audioclf.jobs import CORES_ENV
+
 
 def available_cores() -> int:
-    """The CPU cores this process may run on."""
+    """The CPU cores this process may run on: the CPUs a job was given when an executor
+    says so (:data:`audioclf.jobs.CORES_ENV`), else the cores it is allowed to run on."""
+    given = os.environ.get(CORES_ENV, "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1

@@ -24,7 +24,7 @@ from audioclf.registry.feedback import sweep_orphans
 from audioclf.registry.predictions import PredictionLog
 from audioclf.service.decode import DecodePool
 from audioclf.service.docs_page import add_offline_docs, asset_paths
-from audioclf.service.engine import ModelNotServedError
+from audioclf.service.engine import Batcher, BatcherFactory, ModelNotServedError
 from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
 from audioclf.service.openapi_errors import document_400_for_invalid_requests
 from audioclf.service.registry_models import close_registry, make_pool
@@ -190,10 +190,16 @@ def _add_web(app: FastAPI, web_dir: Path) -> None:
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
-def create_app(settings: Settings | None = None, *, web_dir: Path | None = None) -> FastAPI:
-    """Build the app: load the run folders of ``settings`` and mount every router."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    web_dir: Path | None = None,
+    batcher: BatcherFactory = Batcher,
+) -> FastAPI:
+    """Build the app: load the run folders of ``settings`` (each model's requests batched
+    by ``batcher``) and mount every router."""
     settings = settings or get_settings()
-    pool = make_pool(settings)
+    pool = make_pool(settings, batcher=batcher)
     observer = Observer()
     observer.update_models(pool.names)
 

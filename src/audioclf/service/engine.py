@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import numpy as np
@@ -63,6 +63,19 @@ class ModelResult:
 
 Answer = tuple[np.ndarray, float, dict[str, float]]
 """One waveform's probabilities, the time its batch took (ms) and that time by stage."""
+
+
+class BatchRunner(Protocol):
+    """What a :class:`ModelPool` hands a model's requests to: :class:`Batcher` here,
+    Ray Serve's ``@serve.batch`` in ``audioclf serve --ray`` (service/ray_serve.py)."""
+
+    async def predict(self, waveform: np.ndarray) -> Answer: ...
+
+    async def close(self) -> None: ...
+
+
+BatcherFactory = Callable[..., BatchRunner]
+"""Called as ``factory(predictor, wait_ms=..., max_batch=...)``."""
 
 
 @dataclass
@@ -146,11 +159,7 @@ class Batcher:
                 job.future.set_result((p, elapsed, stages))
 
     def _timed_predict(self, waves: list[np.ndarray]) -> tuple[np.ndarray, dict[str, float]]:
-        """The batch's probabilities and its milliseconds by stage (run in the worker
-        thread, so the clock sees this batch only)."""
-        with measuring() as clock:
-            probs = self.predictor.predict_proba(waves)
-        return probs, clock.totals()
+        return timed_predict(self.predictor, waves)
 
     async def close(self) -> None:
         """Let the worker finish the queued requests, then stop it."""
@@ -164,6 +173,16 @@ class Batcher:
         await queue.put(_STOP)
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def timed_predict(
+    predictor: Predictor, waves: list[np.ndarray]
+) -> tuple[np.ndarray, dict[str, float]]:
+    """The batch's probabilities and its milliseconds by stage (run in a worker thread,
+    so the clock sees this batch only)."""
+    with measuring() as clock:
+        probs = predictor.predict_proba(waves)
+    return probs, clock.totals()
 
 
 def resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
@@ -190,15 +209,21 @@ class ModelPool:
         batch_wait_ms: float = 0.0,
         max_batch: int = 16,
         workers: int = 1,
+        threads: int | None = None,
+        batcher: BatcherFactory = Batcher,
     ) -> None:
-        """``workers``: feature views each model extracts at once (``Predictor``'s)."""
+        """``workers``: feature views each model extracts at once; ``threads``: ONNX
+        Runtime's threads per model (``Predictor``'s); ``batcher``: what gathers each
+        model's requests into batches."""
         self.runs = [Path(r) for r in runs]
         self.batch_wait_ms = batch_wait_ms
         self.max_batch = max_batch
         self.workers = workers
+        self.threads = threads
+        self.batcher = batcher
         self.models: dict[str, Predictor] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
-        self.batchers: dict[str, Batcher] = {}
+        self.batchers: dict[str, BatchRunner] = {}
         self.load()
 
     @property
@@ -207,7 +232,7 @@ class ModelPool:
 
     def _open_run(self, run: Path) -> Predictor:
         """The model of one run folder (a subclass may name it otherwise)."""
-        return Predictor(run, workers=self.workers)
+        return Predictor(run, workers=self.workers, threads=self.threads)
 
     def load(self) -> list[str]:
         """Load every run folder; on any error nothing changes and the error is raised."""
@@ -234,7 +259,7 @@ class ModelPool:
             )
         self.models, self.metrics = models, metrics
         self.batchers = {
-            name: Batcher(p, wait_ms=self.batch_wait_ms, max_batch=self.max_batch)
+            name: self.batcher(p, wait_ms=self.batch_wait_ms, max_batch=self.max_batch)
             for name, p in models.items()
         }
         return self.names

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
 from audioclf.inference.predictor import Predictor
 from audioclf.registry.predictions import PredictionLog, PredictionRecord, audio_hash
 from audioclf.registry.store import Registry
-from audioclf.service.engine import ModelPool
+from audioclf.service.engine import Batcher, BatcherFactory, ModelPool
 
 if TYPE_CHECKING:
     from audioclf.service.engine import ModelResult
@@ -28,21 +28,14 @@ class RegistryModelPool(ModelPool):
         self,
         registry: Registry,
         names: list[str],
-        *,
-        batch_wait_ms: float,
-        max_batch: int,
-        workers: int = 1,
+        **options: Any,
     ) -> None:
+        """``options``: :class:`ModelPool`'s."""
         self.registry = registry
         self.registry_names = list(names)
         self.versions: dict[str, int] = {}
         self._by_run: dict[Path, tuple[str, int]] = {}
-        super().__init__(
-            self._resolve(),
-            batch_wait_ms=batch_wait_ms,
-            max_batch=max_batch,
-            workers=workers,
-        )
+        super().__init__(self._resolve(), **options)
 
     def _resolve(self) -> list[Path]:
         """The production run folder of every name (raises if one has none)."""
@@ -71,23 +64,19 @@ class RegistryModelPool(ModelPool):
             raise
 
 
-def make_pool(settings: Settings) -> ModelPool:
+def make_pool(settings: Settings, *, batcher: BatcherFactory = Batcher) -> ModelPool:
     """The registry's production models when ``settings.registry`` names some, else the
-    configured run folders."""
+    configured run folders; each model's requests batched by ``batcher``."""
+    options: dict[str, Any] = {
+        "batch_wait_ms": settings.batch_wait_ms,
+        "max_batch": settings.max_batch,
+        "workers": settings.inference_workers,
+        "threads": settings.onnx_threads,
+        "batcher": batcher,
+    }
     if not settings.registry:
-        return ModelPool(
-            settings.runs,
-            batch_wait_ms=settings.batch_wait_ms,
-            max_batch=settings.max_batch,
-            workers=settings.inference_workers,
-        )
-    return RegistryModelPool(
-        Registry(settings.db_url),
-        settings.registry,
-        batch_wait_ms=settings.batch_wait_ms,
-        max_batch=settings.max_batch,
-        workers=settings.inference_workers,
-    )
+        return ModelPool(settings.runs, **options)
+    return RegistryModelPool(Registry(settings.db_url), settings.registry, **options)
 
 
 def close_registry(app: FastAPI) -> None:

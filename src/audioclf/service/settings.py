@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="Threads that extract one batch's features at once (its clips and speed "
         "views in parallel; default: the cores this process may use).",
     )
+    onnx_threads: int | None = Field(
+        default=None,
+        gt=0,
+        description="ONNX Runtime's threads per model (default: its own, one per core).",
+    )
     batch_wait_ms: float = Field(default=0.0, ge=0)
     max_batch: int = Field(default=16, gt=0)
     registry: Annotated[list[str], NoDecode] = Field(

@@ -14,11 +14,13 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from audioclf import jobs
 from audioclf.console import console
 from audioclf.data.labels import apply_label_ops
 from audioclf.data.split import grouped_kfold, leave_one_group_out
@@ -27,7 +29,7 @@ from audioclf.evaluate.metrics import SUMMARY_KEYS, mean_std
 from audioclf.evaluate.report import write_run_report
 from audioclf.evaluate.robustness import SCORES, parse_all
 from audioclf.formats.atomic import write_json
-from audioclf.formats.manifest import read_manifest
+from audioclf.formats.manifest import Manifest, read_manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
@@ -70,7 +72,9 @@ def cross_validate(
         fold_splits = grouped_kfold(
             manifest, int(folds), group=group, seed=config.seed, val=config.val
         )
-    results: list[dict[str, Any]] = []
+    executor = jobs.current()
+    results: list[dict[str, Any] | None] = [None] * len(fold_splits)
+    todo: list[_Fold] = []
     for i, splits in enumerate(fold_splits, start=1):
         fold_dir = out / f"fold{i}"
         fold_run = RunFolder(fold_dir)
@@ -80,30 +84,61 @@ def cross_validate(
             fold_metrics = _perturbed(fold_run, earlier, scoring)
             if fold_metrics is not earlier:
                 write_json(fold_run.metrics, fold_metrics)
-            results.append(fold_metrics)
+            results[i - 1] = fold_metrics
             continue
-        console.rule(f"fold {i}/{len(fold_splits)}")
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
-        started = time.perf_counter()
-        result = train_run(config, fold_dir, resume=resume, progress=progress, splits=parts)
-        # the fold's whole wall time in this process (features, training, export, report)
-        fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}
-        fold_metrics = _perturbed(fold_run, fold_metrics, scoring)
-        write_json(fold_run.metrics, fold_metrics)
-        results.append(fold_metrics)
-        console.print(
-            f"fold {i}: accuracy {fold_metrics.get('accuracy', float('nan')):.3f} "
-            f"UA {fold_metrics.get('balanced_accuracy', float('nan')):.3f} "
-            f"in {fold_metrics['wall_seconds']:.0f} s"
+        todo.append(_Fold(i, len(fold_splits), config, fold_dir, parts, resume, scoring))
+    if executor.distributed:
+        # every fold a job on the cluster, its own bars off (the bar here counts folds)
+        done = executor.map(
+            partial(_train_fold, progress=False), todo, description="folds", progress=progress
         )
-    metrics = aggregate_folds(results)
+    else:
+        done = [_train_fold(fold, progress=progress) for fold in todo]
+    for fold, fold_metrics in zip(todo, done, strict=True):
+        results[fold.index - 1] = fold_metrics
+    metrics = aggregate_folds([r for r in results if r is not None])
     if perturb:
-        metrics["perturbations"] = aggregate_perturbations(results)
+        metrics["perturbations"] = aggregate_perturbations(metrics["folds"])
     metrics["group"] = group
     metrics["data"] = config.data
     write_json(out / "metrics.json", metrics)
     write_run_report(out)
     return metrics
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """One fold to train: its number, the config, its folder and its splits."""
+
+    index: int
+    count: int
+    config: TrainConfig
+    fold_dir: Path
+    parts: dict[str, Manifest]
+    resume: bool
+    scoring: _Scoring
+
+
+def _train_fold(fold: _Fold, *, progress: bool) -> dict[str, Any]:
+    """Train one fold's run, score it under the perturbations, write and return its
+    metrics (a job: it runs here or on a cluster node)."""
+    console.rule(f"fold {fold.index}/{fold.count}")
+    started = time.perf_counter()
+    result = train_run(
+        fold.config, fold.fold_dir, resume=fold.resume, progress=progress, splits=fold.parts
+    )
+    # the fold's whole wall time in its process (features, training, export, report)
+    fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}
+    fold_run = RunFolder(fold.fold_dir)
+    fold_metrics = _perturbed(fold_run, fold_metrics, fold.scoring)
+    write_json(fold_run.metrics, fold_metrics)
+    console.print(
+        f"fold {fold.index}: accuracy {fold_metrics.get('accuracy', float('nan')):.3f} "
+        f"UA {fold_metrics.get('balanced_accuracy', float('nan')):.3f} "
+        f"in {fold_metrics['wall_seconds']:.0f} s"
+    )
+    return fold_metrics
 
 
 @dataclass(frozen=True)

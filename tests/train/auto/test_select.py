@@ -311,3 +311,22 @@ def test_auto_can_distil_a_student_onto_the_front(tmp_path: Path) -> None:
         bad = _auto(manifest, ["logreg"])
         bad.model_options["student"] = {"unlabeled": str(unlabelled)}
         train_run(bad, tmp_path / "bad3", progress=False)
+
+
+@pytest.mark.xdist_group("ray")
+def test_auto_on_ray_trains_the_neural_candidate_as_a_job(tmp_path: Path, local_ray: Any) -> None:
+    from audioclf.jobs.cluster import ray_jobs
+
+    manifest = make_corpus(tmp_path / "corpus")
+    config = _auto(manifest, ["logreg", "cnn2d_2"], serve="best")
+    here = train_run(config, tmp_path / "local", progress=False).metrics["selection"]
+    with ray_jobs():
+        there = train_run(config, tmp_path / "ray", progress=False).metrics["selection"]
+    assert [r["model"] for r in there["candidates"]] == [r["model"] for r in here["candidates"]]
+    scores = {r["model"]: r["score"] for r in here["candidates"]}
+    ray_scores = {r["model"]: r["score"] for r in there["candidates"]}
+    assert ray_scores["logreg"] == scores["logreg"]  # fitted here either way
+    # the CNN trained in a Ray worker on one thread: the same epochs and seed
+    assert ray_scores["cnn2d_2"] == pytest.approx(scores["cnn2d_2"], abs=1e-6)
+    assert there["chosen"] == here["chosen"]
+    assert (tmp_path / "ray" / "candidates" / "cnn2d_2" / "model.onnx").is_file()

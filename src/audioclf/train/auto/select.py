@@ -29,10 +29,12 @@ import time
 from functools import partial
 from typing import Any
 
+from audioclf import jobs
 from audioclf.console import console
 from audioclf.formats.manifest import Manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.inference.latency import measure_latency
+from audioclf.jobs import Pending
 from audioclf.models.shared_fits import sharing
 from audioclf.train.auto.candidates import (
     Candidate,
@@ -85,11 +87,15 @@ def select_run(
     results: dict[str, RunResult] = {}
     reused_seconds = 0.0  # what the candidates finished before a resume cost then
     estimate = partial(inner_cv_scores, seed=config.seed)
+    executor = jobs.current()
+    # On a cluster the neural candidates train as jobs while the classical ones fit here
+    # (sharing their fits), so each neural one gets its whole share of the budget.
+    away: dict[str, Pending[RunResult]] = {}
+    order = sorted(chosen, key=lambda c: c.classical) if executor.distributed else chosen
     with sharing():
-        for i, cand in enumerate(chosen):
+        for i, cand in enumerate(order):
             folder = run.root / CANDIDATE_DIR / cand.model
             sub = RunFolder(folder)
-            console.rule(f"candidate {i + 1}/{len(chosen)}: {cand.model}")
             if resume and sub.metrics.is_file() and sub.card.is_file():
                 console.print(f"{cand.model}: done earlier, reusing {folder}")
                 results[cand.model] = RunResult(folder, sub.read_metrics(), sub.read_card())
@@ -98,9 +104,16 @@ def select_run(
             budget = None
             if not cand.classical:
                 neural_started = neural_started or time.perf_counter()
-                torch_left = sum(not c.classical for c in chosen[i:])
+                torch_left = sum(not c.classical for c in order[i:])
                 budget = _budget(config, started, neural_started, torch_left)
             cand_config = _candidate_config(config, cand, budget, sub, resume=resume)
+            if executor.distributed and not cand.classical:
+                console.print(f"candidate {cand.model}: training as a job on the cluster")
+                away[cand.model] = executor.submit(
+                    train_single, cand_config, sub, resume=resume, progress=False, splits=splits
+                )
+                continue
+            console.rule(f"candidate {i + 1}/{len(chosen)}: {cand.model}")
             results[cand.model] = train_single(
                 cand_config,
                 sub,
@@ -109,6 +122,9 @@ def select_run(
                 splits=splits,
                 estimate=estimate if cand.classical else None,
             )
+    for name, pending in away.items():
+        results[name] = pending.result()
+    results = {c.model: results[c.model] for c in chosen if c.model in results}
     facts: dict[str, Any] = {}
     trained = dict(results)
     pair = ensemble_pair(results) if ensemble else None
