@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.protocols emodb fsdd          # the default model (auto)
     .venv/bin/python -m benchmarks.protocols ravdess --model audioclf_default
     .venv/bin/python -m benchmarks.protocols emodb --reselect   # auto's pick again, no training
+    .venv/bin/python -m benchmarks.protocols ravdess --ray      # every fold a Ray task
 
 Each protocol prepares its manifest with the corpus recipe (cached under
 benchmarks/.work/), runs grouped k-fold CV through `audioclf.train.cv`, and records the
@@ -13,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from audioclf.features.cache import CACHE_ENV, FeatureCache
 from audioclf.formats.manifest import read_manifest, write_manifest
+from audioclf.jobs.cluster import ray_jobs
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from benchmarks.results import ROOT, command_line, record
@@ -92,15 +96,18 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     if args.reselect:
         reselect(out, progress=not args.quiet)
-    metrics = cross_validate(
-        config,
-        out,
-        folds=protocol.folds,
-        group="speaker",
-        resume=args.resume or args.reselect,
-        progress=not args.quiet,
-    )
+    with _jobs(args.ray, data, out):
+        metrics = cross_validate(
+            config,
+            out,
+            folds=protocol.folds,
+            group="speaker",
+            resume=args.resume or args.reselect,
+            progress=not args.quiet,
+        )
     notes = f"loadavg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    if args.ray:
+        notes = f"folds as Ray tasks (--ray); {notes}"
     if args.reselect:
         notes = f"pair re-chosen on the trained candidates (--reselect); {notes}"
     if metrics.get("selected"):  # --model auto: what the folds kept
@@ -108,6 +115,16 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         notes = f"kept {kept}; {notes}"
     record_row(name, variant, metrics, notes)
     return metrics
+
+
+def _jobs(ray: bool, manifest: Path, out: Path) -> AbstractContextManager[Any]:
+    """The folds' executor: Ray tasks on the cluster Ray's convention names (``--ray``),
+    else this process."""
+    if not ray:
+        return nullcontext()
+    cache = FeatureCache().root.expanduser().resolve()
+    clips = [c.path for c in read_manifest(manifest)]
+    return ray_jobs([manifest, *clips], [out, cache], env={CACHE_ENV: str(cache)})
 
 
 def reselect(out: Path, *, progress: bool) -> None:
@@ -176,6 +193,7 @@ def main() -> None:
         action="store_true",
         help="auto runs: choose the kept model again on each fold's trained candidates",
     )
+    parser.add_argument("--ray", action="store_true", help="every fold a Ray task")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     for name in args.protocols:

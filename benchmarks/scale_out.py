@@ -90,8 +90,10 @@ def run_cv(args: argparse.Namespace) -> None:
         command = [str(AUDIOCLF), "cv", "--data", str(manifest), "--folds", folds]
         command += ["--out", str(out), "--no-progress", *(["--ray"] if ray else [])]
         load = os.getloadavg()[0]
+        before = _size_mb(cache)
         with two_nodes() if ray else _no_cluster() as env:
             seconds = timed(command, env | {"AUDIOCLF_CACHE": str(cache)})
+        grew = _size_mb(cache) - before
         metrics = json.loads((out / "metrics.json").read_text())
         walls = [w for w in metrics["fold_wall_seconds"] if w]
         row = {
@@ -101,10 +103,16 @@ def run_cv(args: argparse.Namespace) -> None:
             "fold wall s (mean/max)": f"{sum(walls) / len(walls):.0f} / {max(walls):.0f}",
             "WA": round(metrics["accuracy"], 3),
             "UA": round(metrics["balanced_accuracy"], 3),
-            "notes": f"kept {metrics.get('selected')}; warm cache; loadavg {load:.2f} before",
+            "notes": f"kept {metrics.get('selected')}; the cache grew {grew:.0f} MB during "
+            f"the run (0: warm); loadavg {load:.2f} before",
         }
         print(row, flush=True)
         record(SECTION, f"cv/{args.corpus}/{'ray' if ray else 'local'}", row, command_line())
+
+
+def _size_mb(folder: Path) -> float:
+    """Megabytes of the files under ``folder``."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
 
 
 @contextmanager

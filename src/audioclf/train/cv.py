@@ -33,6 +33,7 @@ from audioclf.formats.manifest import Manifest, read_manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
+from audioclf.train.warm import warm_cache
 
 LOSO = "loso"
 
@@ -89,6 +90,8 @@ def cross_validate(
         parts = {"train": splits.train, "val": splits.val, "test": splits.test}
         todo.append(_Fold(i, len(fold_splits), config, fold_dir, parts, resume, scoring))
     if executor.distributed:
+        if todo:  # the clips every fold shares, featurised once over the cluster
+            warm_cache(config, manifest, progress=progress)
         # every fold a job on the cluster, its own bars off (the bar here counts folds)
         done = executor.map(
             partial(_train_fold, progress=False), todo, description="folds", progress=progress

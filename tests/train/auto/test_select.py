@@ -315,13 +315,18 @@ def test_auto_can_distil_a_student_onto_the_front(tmp_path: Path) -> None:
 
 @pytest.mark.xdist_group("ray")
 def test_auto_on_ray_trains_the_neural_candidate_as_a_job(tmp_path: Path, local_ray: Any) -> None:
-    from audioclf.jobs.cluster import ray_jobs
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
 
     manifest = make_corpus(tmp_path / "corpus")
     config = _auto(manifest, ["logreg", "cnn2d_2"], serve="best")
     here = train_run(config, tmp_path / "local", progress=False).metrics["selection"]
-    with ray_jobs():
-        there = train_run(config, tmp_path / "ray", progress=False).metrics["selection"]
+    config.to_yaml(tmp_path / "auto.yaml")
+    args = ["train", "--config", str(tmp_path / "auto.yaml"), "--out", str(tmp_path / "ray")]
+    result = CliRunner().invoke(app, [*args, "--ray", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    there = json.loads((tmp_path / "ray" / "metrics.json").read_text())["selection"]
     assert [r["model"] for r in there["candidates"]] == [r["model"] for r in here["candidates"]]
     scores = {r["model"]: r["score"] for r in here["candidates"]}
     ray_scores = {r["model"]: r["score"] for r in there["candidates"]}
