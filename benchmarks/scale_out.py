@@ -84,7 +84,7 @@ def run_cv(args: argparse.Namespace) -> None:
     cache = Path(args.cache).resolve()
     out_root = ROOT / "runs" / "scale-out"
     folds = str(args.folds or PROTOCOLS[args.corpus].folds)
-    for ray in (False, True):
+    for ray in [m == "ray" for m in args.modes.split(",")]:
         out = out_root / f"{args.corpus}-cv-{'ray' if ray else 'local'}"
         shutil.rmtree(out, ignore_errors=True)
         command = [str(AUDIOCLF), "cv", "--data", str(manifest), "--folds", folds]
@@ -204,6 +204,7 @@ def main() -> None:
     cv.add_argument("--corpus", default="ravdess", choices=sorted(PROTOCOLS))
     cv.add_argument("--folds", type=int, default=None, help="default: the protocol's")
     cv.add_argument("--cache", required=True, help="a warm AUDIOCLF_CACHE for both runs")
+    cv.add_argument("--modes", default="local,ray", help="which runs, in order: local,ray")
     serve = sub.add_parser("serve", help="HTTP throughput, uvicorn and Ray Serve replicas")
     serve.add_argument("--run", required=True)
     serve.add_argument("--seconds", type=float, default=20.0)

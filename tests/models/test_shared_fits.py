@@ -115,3 +115,25 @@ def test_outside_sharing_every_fit_is_made_and_nothing_is_kept() -> None:
         fit_shared(Counting(C=0.1), x, y)
         assert Counting.fits == 3 and shared_fits._fits
     assert not shared_fits._fits
+
+
+class _RecordsBlasThreads:
+    """An estimator whose fit records how many threads BLAS has."""
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {}
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _RecordsBlasThreads:
+        from threadpoolctl import threadpool_info
+
+        self.threads_ = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        return self
+
+
+def test_every_fit_runs_on_one_blas_thread_so_it_is_the_same_on_any_machine() -> None:
+    x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    alone = fit_shared(_RecordsBlasThreads(), x, y)
+    with sharing():
+        shared = fit_shared(_RecordsBlasThreads(), x, y)
+    assert alone.threads_ and set(alone.threads_) == {1}
+    assert set(shared.threads_) == {1}

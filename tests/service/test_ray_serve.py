@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,3 +88,12 @@ def test_ray_serve_answers_like_the_plain_server(
         assert bad.status_code == 415 and "not a recognised audio format" in bad.json()["detail"]
     finally:
         serve.shutdown()
+
+
+def test_cli_serve_ray_refuses_uvicorn_workers(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    both = CliRunner().invoke(app, ["serve", str(tmp_path), "--ray", "--workers", "2"])
+    assert both.exit_code != 0 and "with --ray give --replicas" in both.output

@@ -75,6 +75,8 @@ def serve_cmd(
     from audioclf.service.settings import Settings
     from audioclf.service.slow_clients import SlowClientGuard
 
+    if ray and workers > 1:
+        raise ValueError("--workers is uvicorn's; with --ray give --replicas N")
     runs, registry = runs or [], registry or []
     if not runs and not registry:
         raise ValueError("nothing to serve: give run folders or --registry NAME")
@@ -105,8 +107,6 @@ def serve_cmd(
     # every worker (and the settings cache) reads the runs from the environment
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)
     if ray:
-        if workers > 1:
-            raise ValueError("--workers is uvicorn's; with --ray give --replicas N")
         _serve_on_ray(
             Settings(runs=resolved, registry=registry),
             ScaleOptions(replicas, min_replicas, max_replicas, cpus_per_replica),

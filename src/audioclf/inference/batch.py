@@ -12,7 +12,7 @@ Clips are decoded and scored ``batch_size`` at a time, so memory holds one batch
 waveforms whatever the manifest's length. With ``ray=True`` the rows become a Ray
 Dataset and :class:`BatchScorer` actors (``concurrency`` of them, each loading the run
 once, one CPU each) score its batches with ``map_batches``; the rows come back in the
-manifest's order either way.
+manifest's order either way (Ray Data's ``preserve_order``), streamed into the output.
 """
 
 from __future__ import annotations
@@ -104,10 +104,7 @@ class BatchScorer:
             {"id": str(i), "path": str(p)} for i, p in zip(batch["id"], batch["path"], strict=True)
         ]
         scored = score_rows(self.predictor, rows)
-        return {
-            "index": batch["index"],
-            "result": np.array([json.dumps(r) for r in scored], dtype=object),
-        }
+        return {"result": np.array([json.dumps(r) for r in scored], dtype=object)}
 
 
 def _local(
@@ -127,18 +124,19 @@ def _on_ray(
 
     readable: list[str | Path] = [RunFolder(run).card, *(row["path"] for row in rows)]
     with ray_jobs(reads=[p for p in readable if Path(p).exists()]):
+        # rows stream back in the manifest's order and are written as they come: the
+        # driver never holds the whole output
+        ray.data.DataContext.get_current().execution_options.preserve_order = True
         actors = concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        items = [row | {"index": i} for i, row in enumerate(rows)]
-        scored = ray.data.from_items(items).map_batches(
+        scored = ray.data.from_items(rows).map_batches(
             BatchScorer,
             fn_constructor_kwargs={"run": str(run.resolve())},
             batch_size=batch_size,
             concurrency=actors,
             num_cpus=1,
         )
-        results = sorted(scored.take_all(), key=lambda r: int(r["index"]))
-    for result in results:
-        yield json.loads(result["result"])
+        for result in scored.iter_rows():
+            yield json.loads(result["result"])
 
 
 def predict_manifest(
