@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from audioclf.features.cache import CACHE_ENV, FeatureCache
 from audioclf.formats.manifest import read_manifest, write_manifest
-from audioclf.jobs.cluster import ray_jobs
+from audioclf.train.cluster import ray_for
 from audioclf.train.config import TrainConfig
 from audioclf.train.cv import cross_validate
 from benchmarks.results import ROOT, command_line, record
@@ -120,11 +119,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
 def _jobs(ray: bool, manifest: Path, out: Path) -> AbstractContextManager[Any]:
     """The folds' executor: Ray tasks on the cluster Ray's convention names (``--ray``),
     else this process."""
-    if not ray:
-        return nullcontext()
-    cache = FeatureCache().root.expanduser().resolve()
-    clips = [c.path for c in read_manifest(manifest)]
-    return ray_jobs([manifest, *clips], [out, cache], env={CACHE_ENV: str(cache)})
+    return ray_for(manifest, out) if ray else nullcontext()
 
 
 def reselect(out: Path, *, progress: bool) -> None:

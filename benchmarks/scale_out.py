@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.local_server import free_port, is_ready
+from benchmarks.local_server import free_port, serve
 from benchmarks.protocols import PROTOCOLS, manifest_for
 from benchmarks.results import ROOT, command_line, record
 from benchmarks.serving import clip_bytes, post_load, round_ms
@@ -44,7 +44,6 @@ SECTION = "Scale-out on Ray"
 AUDIOCLF = Path(sys.executable).with_name("audioclf")
 RAY = Path(sys.executable).with_name("ray")
 NODE_CPUS = 1
-READY_SECONDS = 300
 
 
 @contextmanager
@@ -122,28 +121,10 @@ def _no_cluster() -> Iterator[dict[str, str]]:
 
 @contextmanager
 def serving(run: Path, env: Mapping[str, str], extra: list[str]) -> Iterator[str]:
-    """``audioclf serve RUN EXTRA`` until ready; its URL. Stopped on exit."""
-    port = free_port()
-    command = [str(AUDIOCLF), "serve", str(run), "--port", str(port), *extra]
+    """``audioclf serve RUN EXTRA`` (rate limit off) until ready; its URL."""
     server_env = dict(env) | {"AUDIOCLF_RATE_LIMIT_PER_MINUTE": "0"}
-    proc = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_SECONDS
-        while not is_ready(url, timeout=2):
-            if proc.poll() is not None:
-                raise RuntimeError(f"`{' '.join(command)}` exited with code {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"`{' '.join(command)}` not ready in {READY_SECONDS} s")
-            time.sleep(1)
+    with serve([str(run), *extra], server_env) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run_serve(args: argparse.Namespace) -> None:

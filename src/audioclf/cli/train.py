@@ -45,17 +45,10 @@ def _jobs(ray: bool, data: str | None, out_dir: Path, cpus_per_job: float) -> An
     the feature cache, else this process (a no-op context)."""
     if not ray:
         return nullcontext()
-    # deferred: the cluster code loads Ray, an optional extra
-    from audioclf.features.cache import CACHE_ENV, FeatureCache
-    from audioclf.formats.manifest import read_manifest
-    from audioclf.jobs.cluster import ray_jobs
+    # deferred: the cluster helper loads numpy and the feature cache; `--help` must not
+    from audioclf.train.cluster import ray_for
 
-    # a clip this machine cannot read either is a bad clip (skipped as without --ray)
-    clips = [c.path for c in read_manifest(data) if Path(c.path).is_file()] if data else []
-    reads = [data, *clips] if data else []
-    cache = FeatureCache().root.expanduser().resolve()
-    # every job uses the cache checked here, whatever a node's own home folder is
-    return ray_jobs(reads, [out_dir, cache], job_cpus=cpus_per_job, env={CACHE_ENV: str(cache)})
+    return ray_for(data, out_dir, job_cpus=cpus_per_job)
 
 
 def _headline(metrics: dict[str, Any]) -> str:

@@ -154,25 +154,36 @@ def write_manifest(manifest: Iterable[Clip], path: str | Path) -> Path:
 def read_manifest(path: str | Path) -> Manifest:
     """Read a JSON Lines manifest; relative clip paths resolve against its folder."""
     path = Path(path)
-    if not path.is_file():
-        raise ManifestError(f"{path}: no such manifest file")
     base = path.resolve().parent
     clips: list[Clip] = []
+    for lineno, row in json_rows(path):
+        try:
+            clip = Clip.from_dict(row)
+        except (ManifestError, TypeError) as exc:
+            raise ManifestError(f"{path}:{lineno}: {exc}") from exc
+        if not Path(clip.path).is_absolute():
+            clip = clip.with_(path=str(base / clip.path))
+        clips.append(clip)
+    return Manifest(clips).validate()
+
+
+def json_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line of a JSON Lines file; a line
+    that is not a JSON object raises :class:`ManifestError` naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: no such manifest file")
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ManifestError("a row must be a JSON object")
-                clip = Clip.from_dict(row)
-            except (json.JSONDecodeError, ManifestError, TypeError) as exc:
+            except json.JSONDecodeError as exc:
                 raise ManifestError(f"{path}:{lineno}: {exc}") from exc
-            if not Path(clip.path).is_absolute():
-                clip = clip.with_(path=str(base / clip.path))
-            clips.append(clip)
-    return Manifest(clips).validate()
+            if not isinstance(row, dict):
+                raise ManifestError(f"{path}:{lineno}: a row must be a JSON object")
+            yield lineno, row
 
 
 def clip_fields() -> list[str]:

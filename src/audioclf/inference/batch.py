@@ -28,7 +28,7 @@ import numpy as np
 from audioclf.audio import AudioError, load
 from audioclf.console import track
 from audioclf.formats.atomic import atomic_path
-from audioclf.formats.manifest import ManifestError, SkippedFile, write_skipped
+from audioclf.formats.manifest import ManifestError, SkippedFile, json_rows, write_skipped
 from audioclf.formats.runfolder import RunFolder
 from audioclf.inference.predictor import Predictor
 from audioclf.jobs.cluster import ray_jobs
@@ -50,23 +50,14 @@ class BatchSummary:
 def read_rows(manifest: str | Path) -> list[dict[str, str]]:
     """``{"id", "path"}`` for every row of a JSON Lines manifest, paths made absolute."""
     path = Path(manifest)
-    if not path.is_file():
-        raise ManifestError(f"{path}: no such manifest file")
     base = path.resolve().parent
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ManifestError(f"{path}:{lineno}: {exc}") from exc
-            if not isinstance(row, dict) or not isinstance(row.get("path"), str):
-                raise ManifestError(f"{path}:{lineno}: a row must be a JSON object with a path")
-            clip = Path(row["path"]).expanduser()
-            clip = clip if clip.is_absolute() else base / clip
-            rows.append({"id": str(row.get("id") or row["path"]), "path": str(clip)})
+    for lineno, row in json_rows(path):
+        if not isinstance(row.get("path"), str):
+            raise ManifestError(f"{path}:{lineno}: a row must be a JSON object with a path")
+        clip = Path(row["path"]).expanduser()
+        clip = clip if clip.is_absolute() else base / clip
+        rows.append({"id": str(row.get("id") or row["path"]), "path": str(clip)})
     return rows
 
 
