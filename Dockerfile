@@ -9,6 +9,17 @@ ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # the package's extras; deploy/ray/docker-compose.yml builds with smile,voice,ray
 ARG EXTRAS=smile,voice
 
+# ---- web: onnxruntime-web for the browser app's on-device mode, from the npm lock file ----
+# Debian's node and npm in a throwaway stage (from the same pinned image); only the files
+# web/vendor.mjs picks reach the build stage, nothing of node does.
+FROM ${PYTHON_IMAGE} AS web
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /web
+COPY web/package.json web/package-lock.json web/vendor.mjs web/LICENSE-onnxruntime-web.txt ./
+RUN npm ci --ignore-scripts --no-audit --no-fund && node vendor.mjs /vendor
+
 # ---- build: a virtualenv with the CPU-only torch wheel and the package ----
 FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_INDEX
@@ -27,6 +38,8 @@ RUN pip install --extra-index-url "${TORCH_INDEX}" "torch==2.13.0+cpu"
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
+# the browser app's vendored runtime, shipped in the wheel (pyproject's package-data)
+COPY --from=web /vendor ./src/audioclf/service/web/vendor
 RUN pip install --extra-index-url "${TORCH_INDEX}" ".[${EXTRAS}]" \
     && python -c "import torch; assert not torch.cuda.is_available(); print(torch.__version__)"
 

@@ -8,6 +8,10 @@ PY_DIRS := src tests $(wildcard benchmarks)
 # The browser tests drive Debian's Chromium (Playwright's own browser download can't be used).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# onnxruntime-web for on-device inference in the browser app, vendored from npm at build
+# time (web/package.json, web/vendor.mjs); VERSION is written last, so it is the stamp
+VENDOR_DIR := src/audioclf/service/web/vendor
+VENDOR := $(VENDOR_DIR)/VERSION
 
 .PHONY: install demo test lint typecheck unit format clean postgres-server compose
 
@@ -31,9 +35,19 @@ compose:
 	  { $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq docker-compose; }
 
+# The browser app's runtime files from the pinned npm package (web/package-lock.json),
+# with Debian's npm where none is installed. Order-only below: an editable install serves
+# them from the source tree, so new vendor files need no reinstall.
+$(VENDOR): web/package.json web/package-lock.json web/vendor.mjs web/LICENSE-onnxruntime-web.txt
+	@command -v npm >/dev/null || \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	node web/vendor.mjs $(VENDOR_DIR)
+
 # (Re)install whenever the project's dependencies change. `make demo` needs only the
 # package (RUN_STAMP); the test tools (dev extra) come on top for `make test`.
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml | $(VENDOR)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
@@ -68,4 +82,4 @@ format: $(STAMP)
 	$(BIN)/ruff format $(PY_DIRS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache web/node_modules $(VENDOR_DIR)

@@ -364,9 +364,11 @@ def test_live_mode_streams_rolling_predictions(app: Watched, server_url: str) ->
     model = _model_names(server_url)[0]
     page = app.page
     page.select_option("#model-select", model["name"])
+    page.uncheck("#ondevice-toggle")  # the server's live mode (on-device: test_ondevice_browser)
     button = page.locator("#live-button")
     button.click()
     page.locator("#live-section").wait_for(state="visible")
+    assert page.locator("#live-section").get_attribute("data-where") == "server"
     page.wait_for_function("() => document.querySelectorAll('#live-bars .bar').length > 0")
     assert page.locator("#live-bars .bar").count() == len(model["labels"])
     assert page.locator("#live-top").inner_text() in model["labels"]

@@ -83,6 +83,10 @@ def test_train_writes_complete_run_folder(tmp_path: Path) -> None:
     assert stages <= per_second["total"] and per_second["other"] < 0.5 * per_second["total"]
     assert stages + per_second["other"] == pytest.approx(per_second["total"], rel=1e-3)
     assert "Cost per second of audio" in (run / "report.html").read_text()
+    # a network over the waveform also gets its browser export, scored like the run
+    web = json.loads((run / "web" / "card.json").read_text())
+    assert (run / "web" / "model.onnx").stat().st_size == web["bytes"]
+    assert web["accuracy"] == pytest.approx(metrics["accuracy"])
 
 
 def test_onnx_and_torch_predictors_agree(tmp_path: Path) -> None:
@@ -160,6 +164,12 @@ def test_classical_model_run(tmp_path: Path) -> None:
     probs = predictor.predict_source(y.path)
     assert probs.shape == (2,) and abs(float(probs.sum()) - 1) < 1e-5
     np.testing.assert_allclose(probs, fallback.predict_source(y.path), atol=1e-4)
+    # nothing of it runs in a page: no browser export, even over an older one
+    assert not (result.run_dir / "web").exists()
+    (result.run_dir / "web").mkdir()
+    (result.run_dir / "web" / "model.onnx").write_bytes(b"stale")
+    train_run(config, tmp_path / "run", progress=False)
+    assert not (result.run_dir / "web").exists()
 
 
 def test_too_few_classes_is_a_clear_error(tmp_path: Path) -> None:

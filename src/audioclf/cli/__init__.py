@@ -11,6 +11,7 @@ import typer
 from audioclf import __version__
 from audioclf.cli.common import state
 from audioclf.cli.data import data_app
+from audioclf.cli.export import export_cmd
 from audioclf.cli.models import compare_cmd, ensemble_cmd, models_cmd
 from audioclf.cli.quickstart import quickstart_cmd
 from audioclf.cli.registry import registry_app, retrain_cmd
@@ -32,6 +33,7 @@ app.command("evaluate")(evaluate_cmd)
 app.command("predict")(predict_cmd)
 app.command("compare")(compare_cmd)
 app.command("ensemble")(ensemble_cmd)
+app.command("export")(export_cmd)
 app.command("models")(models_cmd)
 app.command("serve")(serve_cmd)
 app.command("quickstart")(quickstart_cmd)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from os import PathLike
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audioclf.registry.db import session_factory
@@ -35,17 +39,40 @@ log = logging.getLogger("audioclf.service")
 
 WEB_DIR = Path(__file__).parent / "web"
 
+# 'wasm-unsafe-eval' lets the page compile WebAssembly (onnxruntime-web, on-device mode)
+# and nothing else: eval and inline scripts stay blocked. Workers come from the app's own
+# files only. CORP keeps every answer off other origins' pages.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
-        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "style-src 'self'; media-src 'self' blob:; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "Permissions-Policy": "microphone=(self)",
     "X-Frame-Options": "DENY",
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
+"""Cross-origin isolation, which SharedArrayBuffer and so the multi-threaded WASM build
+need. Sent only to a page the browser deems trustworthy (HTTPS, or a loopback host): on
+plain HTTP elsewhere it ignores them and logs an error for each answer."""
+
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+WEB_MEDIA_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
+"""Types of the browser app's code, set here rather than guessed from the host's
+mime.types (a slim image has none): WebAssembly streams only as application/wasm, and an
+ES module loads only with a JavaScript type."""
 
 
 class Observer:
@@ -85,19 +112,39 @@ class Observer:
         self.latency.labels(route=route).observe(seconds)
 
 
+def _trustworthy(request: Request) -> bool:
+    """Whether a browser treats the request's origin as potentially trustworthy (the
+    scheme is the client's one behind a proxy run with --proxy-headers)."""
+    host = (request.url.hostname or "").lower()
+    loopback = host in LOOPBACK_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+    return request.url.scheme == "https" or loopback
+
+
 def _route_name(request: Request) -> str:
-    """A bounded label for the metrics: the route's path, never an arbitrary client path."""
+    """A bounded label for the metrics: the route's path (its template, such as
+    ``/v1/models/{name}/web``, for a route with parameters), never an arbitrary client
+    path."""
     path = request.url.path
     known: frozenset[str] = request.app.state.route_paths
     if path in known:
         return path
+    templates: list[tuple[re.Pattern[str], str]] = request.app.state.route_templates
+    for pattern, template in templates:
+        if pattern.fullmatch(path):
+            return template
     return "/static" if path.startswith("/static/") else "unmatched"
 
 
 def _route_paths(app: FastAPI) -> frozenset[str]:
-    """Every path the app answers (the API has no path parameters)."""
+    """Every path without parameters the app answers."""
     paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/openapi.json"}
-    return frozenset(paths | asset_paths())
+    return frozenset(p for p in paths | asset_paths() if "{" not in p)
+
+
+def _route_templates(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
+    """The app's paths with parameters, each with a pattern its requests match."""
+    templates = [p for p in app.openapi()["paths"] if "{" in p]
+    return [(re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(t))), t) for t in templates]
 
 
 def _validation_message(err: RequestValidationError) -> str:
@@ -146,6 +193,9 @@ class MeasureAndSecure:
                 headers = MutableHeaders(scope=message)
                 for key, value in SECURITY_HEADERS.items():
                     headers.setdefault(key, value)
+                if _trustworthy(request):
+                    for key, value in ISOLATION_HEADERS.items():
+                        headers.setdefault(key, value)
             await send(message)
 
         request = Request(scope)
@@ -177,12 +227,29 @@ def _add_middleware(app: FastAPI, settings: Settings, observer: Observer) -> Non
         )
 
 
+class WebFiles(StaticFiles):
+    """The browser app's files, with :data:`WEB_MEDIA_TYPES` for its code."""
+
+    def file_response(
+        self,
+        full_path: PathLike[str] | str,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        media_type = WEB_MEDIA_TYPES.get(Path(full_path).suffix)
+        if media_type:
+            response.headers["Content-Type"] = media_type
+        return response
+
+
 def _add_web(app: FastAPI, web_dir: Path) -> None:
     """Serve the browser app at ``/`` and its files at ``/static`` when it is installed."""
     index = web_dir / "index.html"
     if not index.is_file():
         return
-    app.mount("/static", StaticFiles(directory=web_dir), name="static")
+    app.mount("/static", WebFiles(directory=web_dir), name="static")
 
     @app.get("/", include_in_schema=False)
     def show_app() -> FileResponse:
@@ -235,6 +302,7 @@ def create_app(
     add_offline_docs(app)
     _add_web(app, web_dir or WEB_DIR)
     app.state.route_paths = _route_paths(app)
+    app.state.route_templates = _route_templates(app)
     return app
 
 

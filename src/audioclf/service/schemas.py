@@ -37,6 +37,20 @@ class ServedModel(BaseModel):
         description="Inference cost per second of audio, all stages, measured on the run's "
         "test clips after training (null for runs that did not measure it).",
     )
+    web: bool = Field(
+        default=False,
+        description="Whether the model has a browser export (GET /v1/models/{name}/web).",
+    )
+    web_whole: bool = Field(
+        default=False,
+        description="Whether that export is the served model whole (no member left out, "
+        "not another candidate of an auto run): only then does the page classify as the "
+        "server does.",
+    )
+    web_accuracy: float | None = Field(
+        default=None,
+        description="The browser export's accuracy on the run's held-out test clips.",
+    )
 
 
 class ModelsResponse(BaseModel):

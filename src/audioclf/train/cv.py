@@ -129,7 +129,12 @@ def _train_fold(fold: _Fold, *, progress: bool) -> dict[str, Any]:
     console.rule(f"fold {fold.index}/{fold.count}")
     started = time.perf_counter()
     result = train_run(
-        fold.config, fold.fold_dir, resume=fold.resume, progress=progress, splits=fold.parts
+        fold.config,
+        fold.fold_dir,
+        resume=fold.resume,
+        progress=progress,
+        splits=fold.parts,
+        web=False,
     )
     # the fold's whole wall time in its process (features, training, export, report)
     fold_metrics = result.metrics | {"wall_seconds": round(time.perf_counter() - started, 2)}

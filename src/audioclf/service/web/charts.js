@@ -18,6 +18,7 @@ export function barList(labels, probabilities, topLabel) {
     const item = document.createElement("li");
     item.className = label === topLabel ? "bar top" : "bar";
     item.dataset.label = label;
+    item.dataset.probability = String(p);
     const name = document.createElement("span");
     name.className = "bar-label";
     name.textContent = label;

@@ -1,9 +1,10 @@
-// Live mode: microphone → AudioWorklet (or ScriptProcessor) → float32 frames over the
-// WebSocket /v1/stream → rolling predictions shown as bars.
+// Live mode: microphone → AudioWorklet (or ScriptProcessor) → float32 frames, either over
+// the WebSocket /v1/stream to the server or, on this device, to a Worker that runs the
+// model in the page (ondevice-worker.js) → rolling predictions shown as bars.
 
 import { barList } from "./charts.js";
 import { $, clearMessage, showMessage } from "./dom.js";
-import { openMicrophone, startMeter } from "./mic.js";
+import { microphoneOrExplain, startMeter } from "./mic.js";
 
 let live = null;
 
@@ -40,9 +41,10 @@ async function captureNode(context, source, send) {
   return node;
 }
 
-function renderLive(message) {
+function renderLive(message, where = "") {
   $("live-top").textContent = message.top;
-  $("live-time").textContent = `${message.model} · ${message.t.toFixed(1)} s of audio heard`;
+  const heard = `${message.model} · ${message.t.toFixed(1)} s of audio heard`;
+  $("live-time").textContent = where ? `${heard} · ${where}` : heard;
   const labels = Object.keys(message.probabilities);
   $("live-bars").replaceChildren(barList(labels, message.probabilities, message.top));
 }
@@ -54,39 +56,15 @@ function setLiveUi(on) {
   $("record-button").disabled = on;
 }
 
-/** Stream the microphone to `model` and show its rolling predictions. */
-export async function startLive(model, note = "") {
-  clearMessage();
-  if (!model) {
-    showMessage("No model is loaded on this server, so live mode has nothing to run.");
-    return;
-  }
-  let stream;
-  try {
-    stream = await openMicrophone();
-  } catch (error) {
-    showMessage(error.friendly || String(error));
-    return;
-  }
-  const AudioCtx = window.AudioContext || window.webkitAudioContext;
-  const context = new AudioCtx();
-  context.resume().catch(() => {});
+function connectServer(session, model) {
   const socket = new WebSocket(socketUrl(model));
   socket.binaryType = "arraybuffer";
-  const session = { stream, context, socket, node: null, opened: false, stopping: false };
-  live = session;
-  $("live-section").hidden = false;
-  $("live-top").textContent = "listening…";
-  $("live-time").textContent = note ? `${model} (${note})` : model;
-  $("live-bars").replaceChildren();
-  setLiveUi(true);
-  session.meter = startMeter(stream);
-
+  let opened = false;
   socket.addEventListener("open", async () => {
-    session.opened = true;
-    socket.send(JSON.stringify({ sample_rate: Math.round(context.sampleRate) }));
-    const source = context.createMediaStreamSource(stream);
-    session.node = await captureNode(context, source, (samples) => {
+    opened = true;
+    socket.send(JSON.stringify({ sample_rate: Math.round(session.context.sampleRate) }));
+    const source = session.context.createMediaStreamSource(session.stream);
+    session.node = await captureNode(session.context, source, (samples) => {
       if (socket.readyState === WebSocket.OPEN) {
         socket.send(samples.buffer);
       }
@@ -101,7 +79,7 @@ export async function startLive(model, note = "") {
   });
   socket.addEventListener("close", (event) => {
     if (!session.stopping) {
-      if (!session.opened) {
+      if (!opened) {
         showMessage("Cannot reach the server for live mode. Check your connection and try again.");
       } else if (event.code !== 1000) {
         const reason = event.reason || `connection closed (code ${event.code})`;
@@ -110,6 +88,111 @@ export async function startLive(model, note = "") {
     }
     stopLive();
   });
+  return {
+    close() {
+      if (socket.readyState <= WebSocket.OPEN) {
+        socket.close(1000, "client stopped");
+      }
+    },
+  };
+}
+
+function onDeviceMessage(session, model, message) {
+  if (message.type === "result") {
+    renderLive({ ...message, model }, `${message.ms.toFixed(1)} ms on this device`);
+  } else if (message.type === "silence") {
+    const heard = `${message.t.toFixed(1)} s of audio heard`;
+    $("live-time").textContent = `${model} · ${heard} · silence, not classified`;
+  } else if (message.type === "error") {
+    failOnDevice(session, `Live mode on this device stopped: ${message.message}`);
+  }
+}
+
+async function attachWorker(session, worker) {
+  if (session.stopping) {
+    return;
+  }
+  try {
+    const source = session.context.createMediaStreamSource(session.stream);
+    session.node = await captureNode(session.context, source, (samples) => {
+      worker.postMessage({ type: "audio", samples }, [samples.buffer]);
+    });
+  } catch (error) {
+    const rate = session.context.sampleRate;
+    failOnDevice(
+      session,
+      `This browser cannot capture the microphone at the model's ${rate} Hz for ` +
+        `on-device live mode (${error.message || error}).`,
+    );
+  }
+}
+
+function connectDevice(session, model, device) {
+  const worker = new Worker("/static/ondevice-worker.js", { type: "module" });
+  worker.addEventListener("message", (event) => {
+    if (event.data.type === "ready") {
+      attachWorker(session, worker);
+    } else {
+      onDeviceMessage(session, model, event.data);
+    }
+  });
+  worker.addEventListener("error", (event) => {
+    event.preventDefault();
+    const why = event.message || "its worker failed to start";
+    failOnDevice(session, `Live mode on this device stopped: ${why}.`);
+  });
+  const bytes = device.bytes.slice(0);
+  worker.postMessage({ type: "start", bytes, card: device.card }, [bytes]);
+  return {
+    close() {
+      worker.terminate();
+    },
+  };
+}
+
+function failOnDevice(session, text) {
+  if (session.stopping) {
+    return;
+  }
+  stopLive();
+  session.onFailure(text);
+}
+
+/** An audio context for live mode: at the model's rate on this device (the browser
+ * resamples the microphone), at the device's own rate for the server. */
+function liveContext(device) {
+  const AudioCtx = window.AudioContext || window.webkitAudioContext;
+  return device ? new AudioCtx({ sampleRate: device.card.sample_rate }) : new AudioCtx();
+}
+
+/**
+ * Run live mode with `model`: on the server over WS /v1/stream, or, given `device` (a
+ * model from ondevice.js `load`), in a Worker in the page, where no audio leaves the
+ * browser; `onFailure(text)` is then told when it can't run (the caller offers the server).
+ */
+export async function startLive(model, note = "", { device = null, onFailure = showMessage } = {}) {
+  clearMessage();
+  if (!model) {
+    showMessage("No model is loaded on this server, so live mode has nothing to run.");
+    return;
+  }
+  const stream = await microphoneOrExplain();
+  if (!stream) {
+    return;
+  }
+  const context = liveContext(device);
+  context.resume().catch(() => {});
+  const session = { stream, context, node: null, link: null, stopping: false, onFailure };
+  live = session;
+  $("live-section").hidden = false;
+  $("live-section").dataset.where = device ? "device" : "server";
+  $("live-top").textContent = "listening…";
+  const where = device ? "on this device" : "";
+  $("live-time").textContent = [model, note, where].filter(Boolean).join(" · ");
+  $("live-bars").replaceChildren();
+  setLiveUi(true);
+  session.meter = startMeter(stream);
+  session.link = device ? connectDevice(session, model, device) : connectServer(session, model);
 }
 
 /** Stop streaming and release the microphone. */
@@ -123,9 +206,7 @@ export function stopLive() {
   if (session.node) {
     session.node.disconnect();
   }
-  if (session.socket.readyState <= WebSocket.OPEN) {
-    session.socket.close(1000, "client stopped");
-  }
+  session.link.close();
   session.stream.getTracks().forEach((t) => t.stop());
   session.context.close().catch(() => {});
   session.meter.stop();

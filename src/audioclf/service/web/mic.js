@@ -1,6 +1,6 @@
 // Microphone access, the level meter and recording formats.
 
-import { $ } from "./dom.js";
+import { $, showMessage } from "./dom.js";
 
 const MIME_PREFERENCE = [
   "audio/webm;codecs=opus",
@@ -47,6 +47,16 @@ export async function openMicrophone() {
     });
   } catch (error) {
     throw Object.assign(new Error(explainMicError(error)), { friendly: explainMicError(error) });
+  }
+}
+
+/** The microphone's stream, or null after telling the user why it cannot be opened. */
+export async function microphoneOrExplain() {
+  try {
+    return await openMicrophone();
+  } catch (error) {
+    showMessage(error.friendly || String(error));
+    return null;
   }
 }
 

@@ -1,7 +1,7 @@
 // Recording with MediaRecorder: start/stop, the level meter and the elapsed time.
 
 import { $, clearMessage, showMessage } from "./dom.js";
-import { extensionFor, formatElapsed, openMicrophone, pickMimeType, startMeter } from "./mic.js";
+import { extensionFor, formatElapsed, microphoneOrExplain, pickMimeType, startMeter } from "./mic.js";
 
 let session = null;
 let starting = false;
@@ -19,11 +19,8 @@ async function startRecording(onRecorded) {
     showMessage("This browser cannot record audio (no MediaRecorder). Upload a file instead.");
     return;
   }
-  let stream;
-  try {
-    stream = await openMicrophone();
-  } catch (error) {
-    showMessage(error.friendly || String(error));
+  const stream = await microphoneOrExplain();
+  if (!stream) {
     return;
   }
   const mimeType = pickMimeType();
