@@ -137,6 +137,18 @@ def test_warnings_name_imbalance_single_class_speakers_and_silence() -> None:
     assert "9 speaker(s) have only one class" in text
     assert "1 clip(s) are more than 80 % silence" in text
     assert "mixed sample rates" not in text
+    assert "have no speaker on any clip" not in text
+
+
+def test_warnings_say_a_speakerless_class_is_split_clip_by_clip() -> None:
+    loud = tone(1.0)
+    qualities = [
+        measure_clip(loud, 16_000, clip=Clip(f"a{i}", "x", "yes", speaker=f"s{i % 3}"))
+        for i in range(6)
+    ] + [measure_clip(loud, 16_000, clip=Clip(f"n{i}", "x", "_silence_")) for i in range(3)]
+    text = "\n".join(find_warnings(qualities, []))
+    assert "class(es) _silence_ have no speaker on any clip" in text
+    assert "group of its own" in text
 
 
 def test_cli_report(corpus: Path, tmp_path: Path) -> None:

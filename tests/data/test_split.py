@@ -97,6 +97,27 @@ def test_speaker_split_without_speakers_is_an_error() -> None:
         split_manifest(manifest, by="speaker")
 
 
+def test_a_class_with_no_speaker_at_all_is_split_clip_by_clip() -> None:
+    # Speech Commands' _silence_: background noise, no voice to leak between splits
+    silence = [Clip(id=f"s{i}", path=f"s{i}.wav", label="_silence_") for i in range(20)]
+    manifest = Manifest([*speech(), *silence])
+    parts = split_manifest(manifest, by="speaker", seed=0)
+    assert not speakers_of(parts.train) & speakers_of(parts.test)
+    assert all(
+        any(c.label == "_silence_" for c in part) for part in (parts.train, parts.val, parts.test)
+    )
+    folds = grouped_kfold(manifest, 4)
+    tested = sorted(c.id for fold in folds for c in fold.test if c.label == "_silence_")
+    assert tested == sorted(c.id for c in silence)  # each silence clip tested exactly once
+
+
+def test_a_missing_speaker_in_a_class_that_has_speakers_is_still_an_error() -> None:
+    clips = list(speech())
+    clips[0] = Clip(id="lost", path="lost.wav", label=clips[0].label)
+    with pytest.raises(SplitError, match=r"1 of \d+ clips have no speaker \(e.g. 'lost'\)"):
+        split_manifest(Manifest(clips), by="speaker")
+
+
 def test_too_few_speakers_is_an_error() -> None:
     with pytest.raises(SplitError, match="only 2 speaker"):
         split_manifest(speech(2), by="speaker", val=0.1, test=0.2)

@@ -23,6 +23,7 @@ import numpy as np
 
 from audioclf.data import report_plots
 from audioclf.data.quality import ClipQuality, measure_manifest
+from audioclf.data.split import speakerless_classes
 from audioclf.formats.manifest import SkippedFile, read_manifest, read_skipped
 
 TRAINING_RATE = 16_000
@@ -119,6 +120,13 @@ def find_warnings(qualities: Sequence[ClipQuality], unreadable: Sequence[Skipped
         notes.append(
             f"{len(single)} speaker(s) have only one class (e.g. {', '.join(single[:5])}): "
             "split by speaker, or a model may learn voices instead of classes."
+        )
+    alone = speakerless_classes((q.label, q.speaker) for q in qualities)
+    if alone:
+        notes.append(
+            f"class(es) {', '.join(alone[:10])} have no speaker on any clip while the others "
+            "do (background noise or silence): a speaker split puts each of their clips in "
+            "a group of its own."
         )
     rates = Counter(q.sample_rate for q in qualities)
     if len(rates) > 1:

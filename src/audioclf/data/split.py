@@ -11,7 +11,7 @@ deterministic for a given seed.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -87,9 +87,32 @@ def _group_of(clip: Clip, group: str) -> str | None:
     return None if value is None else str(value)
 
 
+SPEAKERLESS_GROUP = "(no speaker) "
+"""The prefix of the group a clip of a speakerless class gets in a speaker split."""
+
+
+def speakerless_classes(clips: Iterable[tuple[str, str | None]]) -> list[str]:
+    """Of ``(label, speaker)`` pairs, the classes none of whose clips has a speaker where
+    other classes' clips do — the background-noise or silence class of a spoken corpus
+    (Speech Commands' ``_silence_``). No voice of theirs can leak between splits, so a
+    speaker split puts each of their clips in a group of its own."""
+    pairs = list(clips)
+    with_speaker = {label for label, speaker in pairs if speaker is not None}
+    if not with_speaker:
+        return []
+    return sorted({label for label, _ in pairs} - with_speaker)
+
+
 def _groups(manifest: Manifest, group: str) -> list[str]:
-    """The group of every clip; clips without one are a :class:`SplitError`."""
+    """The group of every clip (clips of :func:`speakerless_classes` each their own in a
+    speaker split); other clips without one are a :class:`SplitError`."""
     values = [_group_of(c, group) for c in manifest]
+    if group == "speaker":
+        alone = set(speakerless_classes((c.label, c.speaker) for c in manifest))
+        values = [
+            f"{SPEAKERLESS_GROUP}{c.id}" if v is None and c.label in alone else v
+            for c, v in zip(manifest, values, strict=True)
+        ]
     missing = [c.id for c, v in zip(manifest, values, strict=True) if v is None]
     if missing:
         raise SplitError(
