@@ -38,8 +38,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from audioclf.audio import AudioError, load
+from audioclf.audio import AudioError
 from audioclf.export.parity import PARITY_TOLERANCE, check_parity
+from audioclf.features.cache import FeatureCache
 from audioclf.formats.atomic import atomic_path, write_json
 from audioclf.formats.manifest import read_manifest
 from audioclf.formats.runfolder import (
@@ -103,7 +104,7 @@ class CoveringCrops(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         y = waveform[0]
-        length = torch._shape_as_tensor(y)[0]
+        length = torch.ones_like(y, dtype=torch.int64).sum()  # the length, traced as a tensor
         pad = torch.clamp(self.n_samples - length, min=0)
         left = torch.div(pad, 2, rounding_mode="floor")
         last = length + pad - self.n_samples
@@ -234,17 +235,23 @@ def _session(path: Path) -> Any:
 
 def held_out_accuracy(path: Path, test: Path, card: ModelCard) -> tuple[float | None, int]:
     """Accuracy of the graph at ``path`` on the clips of the manifest ``test`` it can read
-    (clips of classes the card knows), and how many it scored; ``None`` when none are."""
+    (clips of classes the card knows, no longer than the page classifies at once), and
+    how many it scored; ``None`` when none are. Clips are read through the feature cache,
+    where training left them decoded."""
     if not test.is_file():
         return None, 0
     session = _session(path)
+    cache = FeatureCache()
+    longest = MAX_SECONDS * card.sample_rate
     hits = scored = 0
     for clip in read_manifest(test):
         if clip.label not in card.labels:
             continue
         try:
-            y = load(clip.path, card.sample_rate, max_seconds=MAX_SECONDS)
+            y = cache.load(clip, card.sample_rate)
         except (AudioError, OSError):
+            continue
+        if len(y) > longest:
             continue
         probs = session.run(["probabilities"], {"waveform": y[None, :].astype(np.float32)})[0]
         hits += int(card.labels[int(np.argmax(probs[0]))] == clip.label)
@@ -308,21 +315,30 @@ def web_source(run: RunFolder, *, max_mb: float = DEFAULT_MAX_MB) -> WebSource:
 
 def _best_web_candidate(run: RunFolder, max_mb: float) -> WebSource | None:
     """Of an ``auto`` run's candidates that run in a page whole, the one with the best
-    validation UA (the held-out estimate every neural candidate has)."""
+    validation UA (the held-out estimate every neural candidate has). Candidates are
+    ranked from their cards and metrics; only the networks of the one taken are loaded."""
     folder = run.root / CANDIDATES
-    best: tuple[float, WebSource] | None = None
+    ranked: list[tuple[float, RunFolder]] = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         candidate = RunFolder(path)
-        if not candidate.card.is_file():
-            continue
+        score = _metric(candidate, "val_balanced_accuracy")
+        if candidate.card.is_file() and score is not None and _may_run_whole(candidate):
+            ranked.append((score, candidate))
+    for _, candidate in sorted(ranked, key=lambda item: -item[0]):
         card = candidate.read_card()
         members, left_out = web_members(candidate, card, max_mb=max_mb)
-        score = _metric(candidate, "val_balanced_accuracy")
-        if not members or left_out or score is None:
-            continue
-        if best is None or score > best[0]:
-            best = (score, WebSource(candidate, card, members, [], candidate=path.name))
-    return None if best is None else best[1]
+        if members and not left_out:
+            return WebSource(candidate, card, members, [], candidate=candidate.root.name)
+    return None
+
+
+def _may_run_whole(run: RunFolder) -> bool:
+    """Whether every member of the run may run in a page, size aside (no weights loaded)."""
+    card = run.read_card()
+    if card.family != "ensemble":
+        return not _refusal(run, card)
+    folders = [RunFolder(run.root / MEMBERS / name) for name in card.options["members"]]
+    return all(not _refusal(f, f.read_card()) for f in folders)
 
 
 def export_web(

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from audioclf.formats.webcard import WebCardError, has_web_export, read_web_card, web_folder
+from audioclf.formats.webcard import WebCardError, read_web_card, web_folder
 from audioclf.inference.predictor import Predictor
 from audioclf.service.deps import PoolDep
 from audioclf.service.schemas import MetricsSummary, ModelsResponse, ServedModel
@@ -58,8 +58,6 @@ def list_models(pool: PoolDep) -> ModelsResponse:
 
 def _web_summary(predictor: Predictor) -> dict[str, Any]:
     """``web``, ``web_whole`` and ``web_accuracy`` of a model's list entry."""
-    if not has_web_export(predictor.run.root):
-        return {"web": False}
     try:
         card = read_web_card(predictor.run.root)
     except WebCardError:
