@@ -16,6 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from audioclf import progress
+
 T = TypeVar("T")
 
 console = Console(stderr=True)
@@ -45,13 +47,18 @@ def track(
     items: Iterable[T], description: str, total: int | None = None, *, enabled: bool = True
 ) -> Iterator[T]:
     """Iterate with a progress bar (silent when ``enabled`` is false or stderr is not a TTY)."""
-    if not enabled:
-        yield from items
-        return
     if total is None and isinstance(items, Sized):
         total = len(items)
+    if not enabled:
+        for done, item in enumerate(items, 1):
+            yield item
+            if total:
+                progress.step(done, total, description)
+        return
     with progress_bar(transient=True) as bar:
         task = bar.add_task(description, total=total)
-        for item in items:
+        for done, item in enumerate(items, 1):
             yield item
             bar.advance(task)
+            if total:
+                progress.step(done, total, description)

@@ -14,13 +14,13 @@ from audioclf.registry.tables import Base
 def test_upgrade_creates_the_schema_on_an_empty_database(db_url: str) -> None:
     assert current_revision(db_url) is None
     upgrade(db_url)
-    assert current_revision(db_url) == "0002"
+    assert current_revision(db_url) == "0003"
     tables = set(inspect(make_engine(db_url)).get_table_names())
     assert {"models", "predictions", "feedback", "locks", "alembic_version"} <= tables
     with make_engine(db_url).connect() as conn:  # the ORM matches the migrations
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     upgrade(db_url)  # idempotent
-    assert current_revision(db_url) == "0002"
+    assert current_revision(db_url) == "0003"
 
 
 def test_upgrade_keeps_data_of_the_previous_schema(db_url: str) -> None:

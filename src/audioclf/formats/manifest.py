@@ -141,13 +141,18 @@ class Manifest(Sequence[Clip]):
         return self
 
 
+def manifest_line(clip: Clip) -> str:
+    """One clip's JSON Lines row, newline included."""
+    return json.dumps(clip.to_dict(), ensure_ascii=False) + "\n"
+
+
 def write_manifest(manifest: Iterable[Clip], path: str | Path) -> Path:
     """Write clips as JSON Lines (UTF-8), creating the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
         for clip in manifest:
-            f.write(json.dumps(clip.to_dict(), ensure_ascii=False) + "\n")
+            f.write(manifest_line(clip))
     return path
 
 

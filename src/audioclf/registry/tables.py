@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STAGES = ("candidate", "production", "archived")
@@ -18,6 +28,13 @@ STAGES = ("candidate", "production", "archived")
 def utcnow() -> datetime:
     """Now, timezone-aware UTC (stored as UTC on every backend)."""
     return datetime.now(UTC)
+
+
+def aware(when: datetime | None) -> datetime | None:
+    """``when`` as timezone-aware UTC (SQLite hands back naive datetimes)."""
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -85,3 +102,77 @@ class LockRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+ACTIVE_STATES = ("queued", "running")
+
+
+class DatasetRow(Base):
+    """A dataset made over HTTP (revision 0003): its classes; the clips are rows of
+    :class:`DatasetClipRow`, their audio FLAC files in the dataset's folder."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    classes: Mapped[list[str]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetClipRow(Base):
+    """One clip of a dataset (revision 0003): ``clips/<id>.flac`` in its folder."""
+
+    __tablename__ = "dataset_clips"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(100))
+    speaker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    bytes: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base):
+    """A training or retraining job in the queue (revision 0003)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
+    stage: Mapped[str] = mapped_column(String(300), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    dataset_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    model_name: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    notes: Mapped[list[str]] = mapped_column(JSON)
+    clip_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    manifest: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    run_dir: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ScheduleRow(Base):
+    """A scheduled retraining of a registered model (revision 0003)."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[str] = mapped_column(String(1000))
+    every_seconds: Mapped[int] = mapped_column(Integer)
+    margin: Mapped[float] = mapped_column(Float)
+    next_run: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -32,8 +32,19 @@ from audioclf.service.engine import Batcher, BatcherFactory, ModelNotServedError
 from audioclf.service.limits import ConnectionSlots, RateLimiter, WorkSlots
 from audioclf.service.openapi_errors import document_400_for_invalid_requests
 from audioclf.service.registry_models import close_registry, make_pool
-from audioclf.service.routes import admin, feedback, health, models, monitoring, predict, stream
+from audioclf.service.routes import (
+    admin,
+    datasets,
+    feedback,
+    health,
+    jobs,
+    models,
+    monitoring,
+    predict,
+    stream,
+)
 from audioclf.service.settings import Settings, get_settings
+from audioclf.service.training import attach_training, make_training
 
 log = logging.getLogger("audioclf.service")
 
@@ -137,7 +148,7 @@ def _route_name(request: Request) -> str:
 
 def _route_paths(app: FastAPI) -> frozenset[str]:
     """Every path without parameters the app answers."""
-    paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/openapi.json"}
+    paths = set(app.openapi()["paths"]) | {"/v1/stream", "/", "/make", "/openapi.json"}
     return frozenset(p for p in paths | asset_paths() if "{" not in p)
 
 
@@ -256,6 +267,11 @@ def _add_web(app: FastAPI, web_dir: Path) -> None:
         """The browser app."""
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
+    @app.get("/make", include_in_schema=False)
+    def show_make_a_model() -> FileResponse:
+        """The 'Make a model' page (it needs the server's training API and admin key)."""
+        return FileResponse(web_dir / "make.html", headers={"Cache-Control": "no-cache"})
+
 
 def create_app(
     settings: Settings | None = None,
@@ -270,9 +286,15 @@ def create_app(
     observer = Observer()
     observer.update_models(pool.names)
 
+    training = make_training(settings, pool) if settings.training else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if training is not None:
+            await training.runner.start()
         yield
+        if training is not None:
+            await training.runner.stop()
         await app.state.pool.close()
         app.state.decoder.close()
         close_registry(app)
@@ -296,6 +318,10 @@ def create_app(
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)
     attach_registry(app, settings)
+    attach_training(app, training)
+    if training is not None:
+        for router in (datasets.router, jobs.router):
+            app.include_router(router, prefix="/v1")
     _add_handlers(app)
     document_400_for_invalid_requests(app)
     _add_middleware(app, settings, observer)

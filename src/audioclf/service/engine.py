@@ -224,6 +224,8 @@ class ModelPool:
         self.models: dict[str, Predictor] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
         self.batchers: dict[str, BatchRunner] = {}
+        self.added: dict[str, Path] = {}
+        """Models loaded by :meth:`add` (training jobs' runs) by name, oldest first."""
         self.load()
 
     @property
@@ -234,14 +236,29 @@ class ModelPool:
         """The model of one run folder (a subclass may name it otherwise)."""
         return Predictor(run, workers=self.workers, threads=self.threads)
 
+    def _ready(self, predictor: Predictor, start: float) -> dict[str, Any]:
+        """Warm a loaded model up; its run's metrics."""
+        check_servable(predictor.run.root, predictor.card.speaker_norm)
+        predictor.predict_proba([np.zeros(predictor.sample_rate // 10, np.float32)])
+        log.info("loaded model %s in %.0f ms", predictor.name, 1000 * (time.perf_counter() - start))
+        try:
+            return predictor.run.read_metrics()
+        except RunFolderError:
+            return {}
+
+    def _open_added(self, name: str, run: Path) -> Predictor:
+        predictor = Predictor(run, workers=self.workers, threads=self.threads)
+        predictor.name = name
+        return predictor
+
     def load(self) -> list[str]:
-        """Load every run folder; on any error nothing changes and the error is raised."""
+        """Load every run folder (and the models :meth:`add` loaded); on any error nothing
+        changes and the error is raised."""
         models: dict[str, Predictor] = {}
         metrics: dict[str, dict[str, Any]] = {}
         for run in self.runs:
             start = time.perf_counter()
             predictor = self._open_run(run)
-            check_servable(run, predictor.card.speaker_norm)
             if predictor.name in models:
                 raise DuplicateModelError(
                     f"{run}: a model named {predictor.name!r} is already loaded from "
@@ -249,20 +266,37 @@ class ModelPool:
                     "so rename one of the folders"
                 )
             models[predictor.name] = predictor
-            predictor.predict_proba([np.zeros(predictor.sample_rate // 10, np.float32)])  # warm up
-            try:
-                metrics[predictor.name] = predictor.run.read_metrics()
-            except RunFolderError:
-                metrics[predictor.name] = {}
-            log.info(
-                "loaded model %s in %.0f ms", predictor.name, 1000 * (time.perf_counter() - start)
-            )
+            metrics[predictor.name] = self._ready(predictor, start)
+        for name, run in self.added.items():
+            if name not in models:
+                start = time.perf_counter()
+                models[name] = self._open_added(name, run)
+                metrics[name] = self._ready(models[name], start)
         self.models, self.metrics = models, metrics
-        self.batchers = {
-            name: self.batcher(p, wait_ms=self.batch_wait_ms, max_batch=self.max_batch)
-            for name, p in models.items()
-        }
+        self.batchers = {name: self._batcher(p) for name, p in models.items()}
         return self.names
+
+    def _batcher(self, predictor: Predictor) -> BatchRunner:
+        return self.batcher(predictor, wait_ms=self.batch_wait_ms, max_batch=self.max_batch)
+
+    def add(self, name: str, run: Path, *, keep: int) -> list[BatchRunner]:
+        """Serve one more run folder under ``name`` (a training job's), replacing a model
+        :meth:`add` loaded under that name, and unloading the oldest such models past
+        ``keep``; the batchers of the models replaced, for the caller to close."""
+        start = time.perf_counter()
+        predictor = self._open_added(name, Path(run))
+        metrics = self._ready(predictor, start)
+        added = {n: r for n, r in self.added.items() if n != name} | {name: Path(run)}
+        dropped = list(added)[: max(0, len(added) - keep)]
+        for old in dropped:
+            del added[old]
+        models = {n: p for n, p in self.models.items() if n not in dropped}
+        batchers = {n: b for n, b in self.batchers.items() if n not in dropped}
+        replaced = [self.batchers[n] for n in [*dropped, name] if n in self.batchers]
+        models[name], batchers[name] = predictor, self._batcher(predictor)
+        self.metrics = {n: m for n, m in self.metrics.items() if n in models} | {name: metrics}
+        self.models, self.batchers, self.added = models, batchers, added
+        return replaced
 
     def reload(self) -> list[str]:
         """Load the run folders again (after retraining); the old models serve until then."""

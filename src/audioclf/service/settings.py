@@ -128,6 +128,54 @@ class Settings(BaseSettings):
         default=50 * 1024**2, gt=0, description="The most bytes one client's clips may take."
     )
 
+    training: bool = Field(
+        default=False,
+        description="Datasets and training jobs over HTTP (/v1/datasets, /v1/jobs, the "
+        "'Make a model' page), under the admin key; jobs run one by one in processes of "
+        "their own, queued in the registry database.",
+    )
+    datasets_dir: Path = Field(
+        default=Path("datasets"),
+        description="Where datasets made over HTTP keep their clips (FLAC) and manifests.",
+    )
+    job_runs_dir: Path = Field(
+        default=Path("job-runs"), description="Where training jobs write their run folders."
+    )
+    max_datasets: int = Field(default=100, gt=0, description="Datasets the server keeps.")
+    dataset_max_clips: int = Field(default=2000, gt=0, description="Clips per dataset.")
+    dataset_max_bytes: int = Field(
+        default=500 * 1024**2, gt=0, description="Bytes of FLAC audio per dataset."
+    )
+    dataset_clip_max_seconds: float = Field(
+        default=30.0, gt=0, description="The longest clip a dataset takes."
+    )
+    job_min_clips_per_class: int = Field(
+        default=5, ge=1, description="A job trains only when every class has this many clips."
+    )
+    jobs_at_once: int = Field(default=1, gt=0, description="Training jobs running at once.")
+    max_queued_jobs: int = Field(default=20, gt=0, description="Jobs waiting at most.")
+    job_max_minutes: float = Field(
+        default=30.0, gt=0, description="The largest time budget a job may ask for."
+    )
+    job_cores: int = Field(
+        default_factory=lambda: max(1, available_cores() - 1),
+        gt=0,
+        description="Cores a job's process may use (default: all but one, which serving keeps).",
+    )
+    job_attempts: int = Field(
+        default=2,
+        gt=0,
+        description="Starts a job gets: one interrupted by a server stop resumes until this many.",
+    )
+    max_trained_models: int = Field(
+        default=8, gt=0, description="Models of finished jobs the server keeps loaded."
+    )
+    jobs_ray: bool = Field(
+        default=False,
+        description="Jobs train their candidates on the Ray cluster (RAY_ADDRESS) "
+        "instead of in their own process.",
+    )
+
     @field_validator("runs", "cors_origins", "registry", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from audioclf import progress as progress_report
 from audioclf.console import console
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.evaluate.report import write_run_report
@@ -92,20 +93,25 @@ def train_single(
     _check_options(config, info)
     cache = FeatureCache()
     started = time.perf_counter()
-    loaded = {
-        name: _load(info.input, part, labels, config, cache, progress, name)
-        for name, part in splits.items()
-    }
+    with progress_report.part(0.0, 0.2):
+        loaded = {
+            name: _load(info.input, part, labels, config, cache, progress, name)
+            for name, part in splits.items()
+        }
     skipped = [s for part in loaded.values() for s in part.skipped]
     for item in skipped:
         console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
     if len(loaded["train"]) < 2:
         raise ValueError("fewer than two readable training clips")
 
-    if info.family == "classical":
-        trained = train_classical(config, run, info, loaded, labels, estimate=estimate)
-    else:
-        trained = train_neural(config, run, info, loaded, labels, resume=resume, progress=progress)
+    with progress_report.part(0.2, 0.9):
+        if info.family == "classical":
+            trained = train_classical(config, run, info, loaded, labels, estimate=estimate)
+        else:
+            trained = train_neural(
+                config, run, info, loaded, labels, resume=resume, progress=progress
+            )
+    progress_report.step(0.9, 1.0, "testing")
     train_seconds = time.perf_counter() - started
     card = trained.card
 
@@ -121,6 +127,7 @@ def train_single(
     )
     metrics |= trained.val
     metrics["n_unknown"] = int((~known).sum())
+    progress_report.step(0.95, 1.0, "measuring its speed")
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
     metrics["cost"] = measure_cost(run.root, splits["test"])
     if trained.val_predictions is not None:

@@ -23,6 +23,7 @@ from rich.progress import TextColumn
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from audioclf import progress as progress_report
 from audioclf.console import console, progress_bar
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.features.threads import available_cores
@@ -253,7 +254,7 @@ def fit(
                     n_classes,
                 )
             )
-            for x, y, target in epoch_batches:
+            for batch_index, (x, y, target) in enumerate(epoch_batches, 1):
                 if config.mixup > 0 and len(y) > 1:
                     lam = float(rng.beta(config.mixup, config.mixup))
                     perm = torch.from_numpy(rng.permutation(len(y)))
@@ -275,6 +276,11 @@ def fit(
                     task,
                     advance=1,
                     status=f"epoch {epoch + 1} loss {loss_sum / seen:.3f} acc {correct / seen:.3f}",
+                )
+                progress_report.step(
+                    epoch * steps_per_epoch + batch_index,
+                    steps_per_epoch * plan["epochs"],
+                    f"training, epoch {epoch + 1}/{plan['epochs']}",
                 )
             row: dict[str, float] = {
                 "epoch": epoch + 1,

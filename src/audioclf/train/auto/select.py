@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from audioclf import jobs
+from audioclf import progress as progress_report
 from audioclf.console import console
 from audioclf.formats.manifest import Manifest
 from audioclf.formats.runfolder import RunFolder
@@ -92,10 +93,12 @@ def select_run(
     # (sharing their fits), so each neural one gets its whole share of the budget.
     away: dict[str, Pending[RunResult]] = {}
     order = sorted(chosen, key=lambda c: c.classical) if executor.distributed else chosen
+    progress_report.plan(len(order) + int(ensemble) + int(wants_student(config)))
     with sharing():
         for i, cand in enumerate(order):
             folder = run.root / CANDIDATE_DIR / cand.model
             sub = RunFolder(folder)
+            progress_report.stage(f"candidate {i + 1}/{len(chosen)}: {cand.model}")
             if resume and sub.metrics.is_file() and sub.card.is_file():
                 console.print(f"{cand.model}: done earlier, reusing {folder}")
                 results[cand.model] = RunResult(folder, sub.read_metrics(), sub.read_card())
@@ -129,6 +132,8 @@ def select_run(
     trained = dict(results)
     pair = ensemble_pair(results) if ensemble else None
     teacher = best_of(results, results)
+    if ensemble:
+        progress_report.stage("weighing the pair")
     if pair is not None:
         built, facts = build_pair(run, results, pair, progress=progress)
         if built is not None:
@@ -161,6 +166,7 @@ def _student(
     :data:`STUDENT_SHARE` of ``--time-budget``; the teacher's scoring of the transfer
     set comes on top (cached for the next run)."""
     sub = RunFolder(run.root / CANDIDATE_DIR / STUDENT)
+    progress_report.stage(f"student: distilled from {teacher.run_dir.name}")
     console.rule(f"student: distilled from {teacher.run_dir.name}")
     if resume and sub.metrics.is_file() and sub.card.is_file():
         return RunResult(sub.root, sub.read_metrics(), sub.read_card())
