@@ -165,7 +165,7 @@ def test_bad_query_parameter_is_400(client: TestClient) -> None:
 
 
 def test_health_and_readiness(client: TestClient, make_client: Callable[..., TestClient]) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "training": False}
     assert client.get("/readyz").json() == {"status": "ready", "models": ["cnn", "logreg"]}
     empty = make_client(runs=[])
     r = empty.get("/readyz")

@@ -111,3 +111,18 @@ def test_pool_and_registry_pool_give_every_model_the_settings_workers(runs: list
     pool = make_pool(Settings(runs=runs, inference_workers=3))
     assert {name: p.workers for name, p in pool.models.items()} == {"cnn": 3, "logreg": 3}
     assert ModelPool(runs).models["logreg"].workers == 1
+
+
+def test_added_models_replace_their_name_are_bounded_and_survive_reload(
+    runs: list[Path],
+) -> None:
+    pool = ModelPool(runs[:1])
+    assert pool.add("job-a", runs[1], keep=2) == []
+    replaced = pool.add("job-a", runs[0], keep=2)
+    assert len(replaced) == 1 and pool.get("job-a").run.root == runs[0]
+    pool.add("job-b", runs[1], keep=2)
+    dropped = pool.add("job-c", runs[1], keep=2)  # the oldest added model goes
+    assert len(dropped) == 1 and list(pool.added) == ["job-b", "job-c"]
+    assert pool.names == ["cnn", "job-b", "job-c"]
+    pool.reload()
+    assert pool.names == ["cnn", "job-b", "job-c"] and pool.get("job-b").name == "job-b"

@@ -9,14 +9,19 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from audioclf.formats.manifest import read_manifest
+from audioclf.registry import Registry
+from audioclf.registry.schedules import set_schedule
+from audioclf.registry.tables import ScheduleRow, utcnow
 from tests.conftest import tone
 from tests.service.conftest import STRONG_KEY, wav_bytes
 
@@ -95,6 +100,7 @@ def test_routes_are_absent_when_training_is_off(make_client: Callable[..., TestC
 
 
 def test_routes_need_the_admin_key(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "training": True}
     assert client.get("/v1/datasets").status_code == 401
     assert client.get("/v1/jobs", headers={"X-API-Key": "wrong"}).status_code == 401
 
@@ -203,7 +209,9 @@ def test_a_name_served_from_elsewhere_is_a_conflict(client: TestClient) -> None:
     assert answer.status_code == 409 and "already served" in answer.json()["detail"]
 
 
-def test_a_done_job_serves_its_model_at_once_and_promotes(client: TestClient) -> None:
+def test_a_done_job_serves_its_model_at_once_promotes_and_retrains_on_a_schedule(
+    client: TestClient, tmp_path: Path
+) -> None:
     dataset = make_dataset(client)
     queued = client.post("/v1/jobs", json={"dataset": dataset, "model": "logreg"}, headers=KEY)
     assert queued.status_code == 202, queued.text
@@ -238,6 +246,25 @@ def test_a_done_job_serves_its_model_at_once_and_promotes(client: TestClient) ->
     assert client.get(f"/v1/jobs/{job['id']}", headers=KEY).json()["version"] == 1
     assert client.post(f"/v1/jobs/{job['id']}/promote", headers=KEY).json()["version"] == 1
     assert client.delete(f"/v1/jobs/{job['id']}", headers=KEY).status_code == 409
+
+    # retraining on a schedule: a due schedule is queued by the runner, its attempt shown
+    sessions = client.app.state.training.queue.sessions  # type: ignore[attr-defined]
+    data = tmp_path / "job-runs" / done["run"] / "data.jsonl"
+    set_schedule(sessions, "demo", str(data), 3600, 0.0)
+    with sessions.begin() as session:
+        session.execute(update(ScheduleRow).values(next_run=utcnow() - timedelta(seconds=1)))
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        retrains = client.get("/v1/admin/retrains", headers=KEY).json()
+        if retrains["attempts"] and retrains["attempts"][0]["state"] in ENDED:
+            break
+        time.sleep(0.5)
+    (attempt,) = retrains["attempts"]
+    assert attempt["state"] == "done", attempt
+    assert attempt["production_version"] == 1 and attempt["candidate_version"] == 2
+    assert attempt["candidate_score"] is not None and isinstance(attempt["promoted"], bool)
+    (schedule,) = retrains["schedules"]
+    assert schedule["name"] == "demo" and schedule["every_seconds"] == 3600
 
 
 def test_a_running_job_is_cancelled_and_its_dataset_is_frozen(client: TestClient) -> None:
@@ -300,3 +327,21 @@ def test_a_failing_job_says_why(client: TestClient, tmp_path: Path) -> None:
     failed = wait_for(client, job["id"], ended)
     assert failed["state"] == "failed" and failed["error"], failed
     assert not failed["served"]
+
+
+def test_a_promotion_elsewhere_is_served_without_a_reload(
+    make_client: Callable[..., TestClient], training_settings: dict[str, Any], runs: list[Path]
+) -> None:
+    registry = Registry(training_settings["db_url"])
+    registry.add(runs[1], "m")
+    registry.add(runs[0], "m")
+    registry.promote("m", 1)
+    client = make_client(**training_settings, runs=[], registry=["m"])
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    assert pool.versions == {"m": 1}
+    registry.promote("m", 2)  # as a scheduled retrain (or the CLI) does
+    deadline = time.monotonic() + 30
+    while pool.versions != {"m": 2} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pool.versions == {"m": 2}
+    assert client.post("/v1/predict?model=m", content=wav_bytes()).status_code == 200

@@ -39,6 +39,7 @@ app.command("serve")(serve_cmd)
 app.command("quickstart")(quickstart_cmd)
 app.add_typer(registry_app, name="registry")
 app.command("retrain")(retrain_cmd)
+registry_app.command("retrain")(retrain_cmd)
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,5 @@
-"""``audioclf registry add|list|promote|rollback`` and ``audioclf retrain``."""
+"""``audioclf registry add|list|promote|rollback|retrain|schedules``; ``retrain`` is also
+``audioclf retrain``."""
 
 from __future__ import annotations
 
@@ -109,6 +110,12 @@ def retrain_cmd(
         None, "--out", help="Where the candidate run folder goes (default: beside production's)."
     ),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="Override the epochs."),
+    every: str | None = typer.Option(
+        None,
+        "--every",
+        help="Instead of now, retrain on a schedule (30m, 12h, 7d, 2w) run by every "
+        "`audioclf serve --training` on this database; `--every off` stops it.",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Train a candidate on base data + feedback, compare it with production on the same
@@ -116,6 +123,10 @@ def retrain_cmd(
     # deferred: retraining loads SQLAlchemy and pydantic; `audioclf --help` must not
     from audioclf.registry.feedback_pool import default_pool_dir
     from audioclf.registry.retrain import retrain
+
+    if every is not None:
+        _schedule(name, data, every, promote_if_better, db)
+        return
 
     result = retrain(
         name,
@@ -134,3 +145,50 @@ def retrain_cmd(
         f"{Path(result.candidate_run) / 'comparison' / 'comparison.md'}",
         highlight=False,
     )
+
+
+def _schedule(name: str, data: Path, every: str, margin: float, db: str | None) -> None:
+    """Write (or, with ``off``, remove) the retraining schedule of ``name``."""
+    # deferred: the registry loads SQLAlchemy; `audioclf --help` must not
+    from audioclf.registry.schedules import parse_every, remove_schedule, set_schedule
+
+    registry = _registry(db)
+    if every.strip().lower() == "off":
+        removed = remove_schedule(registry.sessions, name)
+        out.print(f"{name}: {'no longer' if removed else 'was not'} retrained on a schedule")
+        return
+    registry.production(name)  # fail now on an unknown name or no production version
+    if not data.is_file():
+        raise ValueError(f"{data}: no such manifest")
+    schedule = set_schedule(
+        registry.sessions, name, str(data.resolve()), parse_every(every), margin
+    )
+    out.print(
+        f"{name}: retrained every {every} on {schedule.data} plus consented feedback, "
+        f"first at {schedule.next_run:%Y-%m-%d %H:%M} UTC, by `audioclf serve --training` "
+        "on this database (attempts on the monitoring page)",
+        highlight=False,
+    )
+
+
+@registry_app.command("schedules")
+@friendly_errors
+def schedules_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """List the retraining schedules (`audioclf registry retrain NAME --every 7d`)."""
+    # deferred: the registry loads SQLAlchemy; `audioclf --help` must not
+    from audioclf.registry.schedules import format_every, list_schedules
+
+    schedules = list_schedules(_registry(db).sessions)
+    if not schedules:
+        out.print("no retraining schedules")
+        return
+    table = Table("model", "every", "next run (UTC)", "data", "promote if better by")
+    for s in schedules:
+        table.add_row(
+            s.name,
+            format_every(s.every_seconds),
+            f"{s.next_run:%Y-%m-%d %H:%M}",
+            s.data,
+            f"{s.margin:+.3f}",
+        )
+    out.print(table)

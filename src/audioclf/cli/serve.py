@@ -18,6 +18,7 @@ RUNS_ENV = "AUDIOCLF_RUNS"
 INFERENCE_WORKERS_ENV = "AUDIOCLF_INFERENCE_WORKERS"
 REGISTRY_ENV = "AUDIOCLF_REGISTRY"
 FEEDBACK_SECRET_ENV = "AUDIOCLF_FEEDBACK_SECRET"
+TRAINING_ENV = "AUDIOCLF_TRAINING"
 
 
 def share_feedback_secret(configured: str | None) -> None:
@@ -36,6 +37,12 @@ def serve_cmd(
         "--registry",
         help="Serve the production version of this registry model (repeatable); "
         "promotions are picked up by POST /v1/admin/reload.",
+    ),
+    training: bool = typer.Option(
+        False,
+        "--training",
+        help="Also make models over HTTP: datasets, training jobs and the 'Make a model' page "
+        "at /make (needs AUDIOCLF_API_KEY; nothing else need be served at the start).",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
@@ -72,14 +79,28 @@ def serve_cmd(
 
     # deferred: the service loads FastAPI, pydantic and SQLAlchemy; `audioclf --help` must not
     from audioclf.service.app import create_app
-    from audioclf.service.settings import Settings
+    from audioclf.service.settings import MAKE_A_KEY, Settings
     from audioclf.service.slow_clients import SlowClientGuard
 
     if ray and workers > 1:
         raise ValueError("--workers is uvicorn's; with --ray give --replicas N")
     runs, registry = runs or [], registry or []
-    if not runs and not registry:
-        raise ValueError("nothing to serve: give run folders or --registry NAME")
+    if training and ray:
+        raise ValueError(
+            "--training runs with uvicorn; leave out --ray (jobs use Ray when AUDIOCLF_JOBS_RAY=1)"
+        )
+    training = training or Settings().training
+    if not runs and not registry and not training:
+        raise ValueError(
+            "nothing to serve: give run folders or --registry NAME (or --training, to make "
+            "models in the browser)"
+        )
+    if training and Settings().api_key is None:
+        raise ValueError(
+            f"--training needs an admin key: set AUDIOCLF_API_KEY (make one with `{MAKE_A_KEY}`)"
+        )
+    if training:
+        os.environ[TRAINING_ENV] = "1"  # every worker (and the settings cache) reads it
     if runs and registry:
         raise ValueError("give either run folders or --registry NAME, not both")
     if registry:
@@ -115,6 +136,8 @@ def serve_cmd(
         )
         return
     out.print(f"serving at http://{host}:{port}", highlight=False)
+    if training:
+        out.print(f"make a model at http://{host}:{port}/make", highlight=False)
     if workers > 1:
         # the worker processes share the cores: each extracts on its share of them
         os.environ.setdefault(INFERENCE_WORKERS_ENV, str(max(1, available_cores() // workers)))

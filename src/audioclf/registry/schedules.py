@@ -46,6 +46,14 @@ def parse_every(text: str) -> int:
     return seconds
 
 
+def format_every(seconds: int) -> str:
+    """``604800`` → ``1w``: the largest unit of :data:`UNITS` that divides it."""
+    for unit, size in sorted(UNITS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _schedule(row: ScheduleRow) -> Schedule:
     next_run = cast(datetime, aware(row.next_run))
     return Schedule(row.name, row.data, row.every_seconds, row.margin, next_run)

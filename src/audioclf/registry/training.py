@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from audioclf.formats.manifest import Manifest, read_manifest, write_manifest
-from audioclf.models import UnknownModelError, model_info
 from audioclf.registry.datasets import DatasetStore, check_name
 from audioclf.registry.db import RegistryError
 from audioclf.registry.jobs import TRAIN, JobConflictError, JobInfo, JobQueue
@@ -49,6 +48,9 @@ def check_model(model: str) -> str:
     """``auto`` or a model of the zoo."""
     if model == AUTO:
         return model
+    # deferred: the zoo loads torch and scikit-learn; the server starts without them
+    from audioclf.models import UnknownModelError, model_info
+
     try:
         model_info(model)
     except UnknownModelError as err:

@@ -9,6 +9,8 @@ Every :attr:`JobRunner.poll_seconds` it:
 - beats the heart of its own jobs, stops those someone cancelled, and ends those whose
   process exited without saying how (killed, out of memory: failed, with the exit code
   and the last line of the job's log);
+- every :data:`FOLLOW_SECONDS`, when it serves registry names, reloads them if their
+  production version changed (a scheduled retrain promoted a candidate);
 - takes the next queued job when fewer than ``jobs_at_once`` run (across every server on
   the database: the count and the claim happen under a lease);
 - serves the model of each of its training jobs whose process trained it, then ends the
@@ -46,12 +48,14 @@ from audioclf.registry.jobs import RETRAIN, TRAIN, JobInfo, JobQueue
 from audioclf.registry.lock import Lease, LockHeldError
 from audioclf.registry.schedules import claim_due
 from audioclf.service.engine import ModelPool
+from audioclf.service.registry_models import RegistryModelPool
 
 log = logging.getLogger("audioclf.service")
 
 NICENESS = 10
 STOP_GRACE_SECONDS = 5.0
 BEAT_SECONDS = 3.0
+FOLLOW_SECONDS = 5.0
 CLAIM_LEASE = "jobs:claim"
 LOG_NAME = "job.log"
 INTERRUPTED = "interrupted: its server stopped; resumed from its checkpoints"
@@ -92,6 +96,7 @@ class JobRunner:
         self.children: dict[str, _Child] = {}
         self.seen: dict[str, datetime] = {}  # model name → finish time of the job it serves
         self._task: asyncio.Task[None] | None = None
+        self._followed = 0.0
 
     async def start(self) -> None:
         """Serve the models of finished jobs, then start looking at the queue."""
@@ -132,6 +137,26 @@ class JobRunner:
                 break
             self._spawn(job)
         await self.serve_finished()
+        if time.monotonic() - self._followed >= FOLLOW_SECONDS:
+            self._followed = time.monotonic()
+            await self.follow_promotions()
+
+    async def follow_promotions(self) -> None:
+        """Serve the current production versions when the pool serves registry names
+        and one was promoted or rolled back (by a scheduled retrain or anyone else)."""
+        pool = self.pool
+        if not isinstance(pool, RegistryModelPool):
+            return
+        production = await anyio.to_thread.run_sync(
+            lambda: {n: pool.registry.production(n).version for n in pool.registry_names}
+        )
+        if production == pool.versions:
+            return
+        old = list(pool.batchers.values())
+        await anyio.to_thread.run_sync(pool.reload)
+        for batcher in old:
+            await batcher.close()
+        log.info("serving the registry's new production versions %s", production)
 
     def _recover_and_schedule(self) -> None:
         for job in self.queue.recover(

@@ -143,6 +143,9 @@ class HealthResponse(BaseModel):
     """The process is up."""
 
     status: Literal["ok"] = "ok"
+    training: bool = Field(
+        default=False, description="Whether datasets and training jobs are on (/make)."
+    )
 
 
 class ReadyResponse(BaseModel):

@@ -13,9 +13,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthResponse)
-def check_health() -> HealthResponse:
-    """Answer while the process is up."""
-    return HealthResponse()
+def check_health(request: Request) -> HealthResponse:
+    """Answer while the process is up, saying whether training over HTTP is on."""
+    return HealthResponse(training=getattr(request.app.state, "training", None) is not None)
 
 
 @router.get(

@@ -31,6 +31,31 @@ export async function api(path, options = {}) {
   return body;
 }
 
+/** Fetch `path` and return the Response (to read as a blob or a stream); throws ApiError,
+ * with the JSON `detail` when there is one, on a network failure or an error status. */
+export async function fetchOk(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (error) {
+    if (error && error.name === "AbortError") {
+      throw error;
+    }
+    throw new ApiError(0, "network");
+  }
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
+    throw new ApiError(response.status, detail, response.headers.get("Retry-After"));
+  }
+  return response;
+}
+
 /** A message for the user, naming the cause and what to do. */
 export function explain(error) {
   if (!(error instanceof ApiError)) {

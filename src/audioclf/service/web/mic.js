@@ -60,8 +60,9 @@ export async function microphoneOrExplain() {
   }
 }
 
-/** Start the level meter on `stream`; returns an object whose stop() ends it. */
-export function startMeter(stream) {
+/** Start the level meter on `stream` (drawn in `fill`, by default #level-fill); returns an
+ * object whose stop() ends it. */
+export function startMeter(stream, fill = $("level-fill")) {
   const AudioCtx = window.AudioContext || window.webkitAudioContext;
   const context = new AudioCtx();
   const source = context.createMediaStreamSource(stream);
@@ -69,7 +70,6 @@ export function startMeter(stream) {
   analyser.fftSize = 1024;
   source.connect(analyser);
   const data = new Float32Array(analyser.fftSize);
-  const fill = $("level-fill");
   const meter = {
     frame: 0,
     stop() {

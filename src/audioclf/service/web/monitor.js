@@ -152,11 +152,84 @@ function renderModel(model) {
   return card;
 }
 
+function when(iso) {
+  if (!iso) {
+    return "–";
+  }
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+function every(seconds) {
+  if (seconds == null) {
+    return "–";
+  }
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (seconds >= size && seconds % size === 0) {
+      return `every ${seconds / size} ${unit}`;
+    }
+  }
+  return `every ${seconds} s`;
+}
+
+function score(version, value) {
+  const v = version == null ? "" : `v${version}: `;
+  return value == null ? `${v}–` : `${v}${Number(value).toFixed(3)}`;
+}
+
+function muted(text) {
+  return Object.assign(document.createElement("p"), { className: "muted", textContent: text });
+}
+
+/** The scheduled retraining: its schedules and every attempt (GET /v1/admin/retrains). */
+function renderRetrains(body) {
+  const schedules = body.schedules || [];
+  const attempts = body.attempts || [];
+  $("retrain-schedules").replaceChildren(
+    schedules.length
+      ? table(
+          ["name", "data", "how often", "next run", "margin"],
+          schedules.map((s) => [s.name, s.data, every(s.every_seconds), when(s.next_run), String(s.margin ?? "–")]),
+        )
+      : muted("No retraining is scheduled."),
+  );
+  $("retrain-attempts").replaceChildren(
+    attempts.length
+      ? table(
+          ["name", "when", "state", "production", "candidate", "promoted", "error"],
+          attempts.map((a) => [
+            a.name,
+            when(a.finished || a.created),
+            a.state,
+            score(a.production_version, a.production_score),
+            score(a.candidate_version, a.candidate_score),
+            a.promoted == null ? "–" : a.promoted ? "yes" : "no",
+            a.error || "",
+          ]),
+        )
+      : muted("No retraining attempt yet."),
+  );
+  $("retrains").hidden = false;
+}
+
+/** Show the retraining section, or nothing when training is off (404). */
+async function showRetrains() {
+  try {
+    renderRetrains(await api("/v1/admin/retrains", { headers: { "X-API-Key": apiKey } }));
+  } catch (error) {
+    $("retrains").hidden = true;
+    if (![401, 403, 404].includes(error.status)) {
+      showMessage(`Retraining: ${explain(error)}`);
+    }
+  }
+}
+
 async function show(event) {
   event.preventDefault();
   apiKey = $("api-key").value;
   clearMessage();
   $("status").textContent = "Loading…";
+  const retrains = showRetrains();
   try {
     const body = await api(`/v1/admin/monitoring?days=${encodeURIComponent($("days").value)}`, {
       headers: { "X-API-Key": apiKey },
@@ -164,9 +237,15 @@ async function show(event) {
     $("models").replaceChildren(...body.models.map(renderModel));
     $("status").textContent = body.models.length ? "" : "No model has been served from the registry yet.";
   } catch (error) {
-    $("status").textContent = "";
-    showMessage(error.status === 401 ? "Wrong API key." : explain(error));
+    $("models").replaceChildren();
+    if (error.status === 404) {
+      $("status").textContent = "This server serves no registry: there is no traffic to show.";
+    } else {
+      $("status").textContent = "";
+      showMessage(error.status === 401 ? "Wrong API key." : explain(error));
+    }
   }
+  await retrains;
 }
 
 $("key-form").addEventListener("submit", show);
