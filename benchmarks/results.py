@@ -36,6 +36,16 @@ classical models feature extraction + scikit-learn).
 """
 
 NOTES = {
+    "Training over HTTP": (
+        "`audioclf serve --training` on this 2-core machine, a fresh database and feature\n"
+        "cache: the clips uploaded one by one as the browser page does (each decoded and\n"
+        "stored as FLAC), then a job with the default model (`auto`, 2-minute budget) on the\n"
+        "speaker split the page gets with 3 or more named speakers. `job s` runs from\n"
+        "`POST /v1/jobs` to `done` (the model loaded and answering). The p50 columns are\n"
+        "`/v1/predict` on a 3-s clip: a quick logreg job's model with nothing else running,\n"
+        "the same model while the auto job trains (its process on one core at a lower\n"
+        "priority), and the auto job's own model once done."
+    ),
     "Speaker-independent protocols": (
         "Model names: `auto` is the default model (the command names no `--model`); with\n"
         "no `--time-budget` or config it runs its own defaults (4 minutes, 20 epochs and\n"

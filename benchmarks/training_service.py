@@ -168,9 +168,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         new_ms = p50_ms(client, args.corpus, body)
     metrics = done["metrics"]
     return {
+        "corpus": args.corpus,
+        "classes": args.classes,
         "clips": len(clips),
         "speakers": len({c.speaker for c in clips}),
-        "classes": len(classes),
         "upload clips/s": round(len(clips) / upload_s, 1),
         "job s (auto)": round(job_s, 1),
         "held-out WA": round(metrics["accuracy"], 3),

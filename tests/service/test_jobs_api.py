@@ -345,3 +345,19 @@ def test_a_promotion_elsewhere_is_served_without_a_reload(
         time.sleep(0.2)
     assert pool.versions == {"m": 2}
     assert client.post("/v1/predict?model=m", content=wav_bytes()).status_code == 200
+
+
+def test_event_streams_are_bounded(
+    make_client: Callable[..., TestClient], training_settings: dict[str, Any]
+) -> None:
+    client = make_client(**training_settings, max_streams_per_client=1)
+    dataset = make_dataset(client, per_class=2)
+    job = client.post("/v1/jobs", json={"dataset": dataset, "model": "logreg"}, headers=KEY)
+    events = f"/v1/jobs/{job.json()['id']}/events"
+    slots = client.app.state.streams  # type: ignore[attr-defined]
+    assert slots.acquire("testclient") is None  # as a live stream of this client would
+    refused = client.get(events, headers=KEY)
+    assert refused.status_code == 503 and "1 long-lived streams open" in refused.json()["detail"]
+    slots.release("testclient")
+    assert client.get(events, headers=KEY).status_code == 200  # to the job's end
+    assert slots.open == 0  # the stream gave its slot back

@@ -97,12 +97,12 @@ def test_streams_are_capped_per_client_and_in_total(
         client.websocket_connect("/v1/stream?model=cnn"),
     ):
         code, reason = _close_reason(client, "/v1/stream?model=cnn")
-        assert code == 1008 and "2 live streams open already" in reason
+        assert code == 1008 and "2 long-lived streams open already" in reason
         # another client may still open one, up to the server's total
         streams = client.app.state.streams  # type: ignore[attr-defined]
         assert streams.acquire("other") is None
         code, reason = _close_reason(client, "/v1/stream?model=cnn")
-        assert code == 1013 and "3 live streams open" in reason
+        assert code == 1013 and "3 long-lived streams open" in reason
         streams.release("other")
     # closed streams give their slots back
     assert client.app.state.streams.open == 0  # type: ignore[attr-defined]

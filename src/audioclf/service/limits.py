@@ -220,8 +220,8 @@ class WorkSlots:
 
 
 class ConnectionSlots:
-    """Open long-lived connections (live streams), at most ``total`` in all and
-    ``per_client`` for one client key."""
+    """Open long-lived connections (live streams, job event streams), at most ``total``
+    in all and ``per_client`` for one client key."""
 
     def __init__(self, total: int, per_client: int) -> None:
         self.total = total
@@ -233,9 +233,9 @@ class ConnectionSlots:
         """Take a slot for ``key``: None when taken, else why not."""
         with self._lock:
             if sum(self._open.values()) >= self.total:
-                return f"the server has its {self.total} live streams open; retry later"
+                return f"the server has its {self.total} long-lived streams open; retry later"
             if self._open.get(key, 0) >= self.per_client:
-                return f"this client has {self.per_client} live streams open already"
+                return f"this client has {self.per_client} long-lived streams open already"
             self._open[key] = self._open.get(key, 0) + 1
             return None
 

@@ -14,8 +14,9 @@ from fastapi.responses import StreamingResponse
 from audioclf.registry.jobs import RETRAIN, JobInfo
 from audioclf.registry.schedules import list_schedules
 from audioclf.registry.training import TrainRequest, submit_training
-from audioclf.service.deps import AdminDep, PoolDep
+from audioclf.service.deps import AdminDep, PoolDep, client_key
 from audioclf.service.engine import ModelPool
+from audioclf.service.limits import ConnectionSlots, retry_after_header
 from audioclf.service.schemas import ErrorResponse
 from audioclf.service.training import Training, TrainingDep, call
 from audioclf.service.training_schemas import (
@@ -121,13 +122,30 @@ async def job_events(
     job_id: str, request: Request, training: TrainingDep, pool: PoolDep
 ) -> StreamingResponse:
     """Server-sent events: the job (as ``GET /v1/jobs/{id}``) each time it changes, until
-    it ends."""
+    it ends. Each stream holds one of the server's long-lived connection slots (shared
+    with live audio streams: ``AUDIOCLF_MAX_STREAMS``, ``..._PER_CLIENT``)."""
     first = await call(training.queue.get, job_id)
+    slots: ConnectionSlots = request.app.state.streams
+    key = client_key(request)
+    refused = slots.acquire(key)
+    if refused is not None:
+        raise HTTPException(503, refused, headers=retry_after_header(KEEPALIVE_SECONDS))
     return StreamingResponse(
-        _events(first, request, training, pool),
+        _released(_events(first, request, training, pool), slots, key),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def _released(
+    events: AsyncIterator[str], slots: ConnectionSlots, key: str
+) -> AsyncIterator[str]:
+    """``events``, giving the connection slot back however the stream ends."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        slots.release(key)
 
 
 async def _events(
