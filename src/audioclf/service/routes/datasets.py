@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -17,7 +17,7 @@ from audioclf.service.deps import AdminDep, SettingsDep, WorkSlot
 from audioclf.service.limits import decode_audio, read_audio_bytes
 from audioclf.service.routes.predict import AUDIO_BODY
 from audioclf.service.schemas import ErrorResponse
-from audioclf.service.training import TrainingDep, call
+from audioclf.service.training import Training, TrainingDep, call
 from audioclf.service.training_schemas import (
     ClipList,
     ClipResponse,
@@ -47,7 +47,7 @@ router = APIRouter(
 )
 
 
-def _dataset(info: DatasetInfo, training: Any) -> DatasetResponse:
+def _dataset(info: DatasetInfo, training: Training) -> DatasetResponse:
     limits = training.store.limits
     return DatasetResponse(
         id=info.id,
