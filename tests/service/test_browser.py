@@ -10,8 +10,6 @@ import base64
 import importlib.util
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +19,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 from tests.conftest import tone
+from tests.service.threaded_server import serve_in_thread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
@@ -77,28 +75,8 @@ def fake_mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server_url(runs: list[Path]) -> Iterator[str]:
     """The real app under uvicorn in a background thread, on a free port of 127.0.0.1."""
-    import uvicorn
-
     settings = Settings(_env_file=None, runs=runs, rate_limit_per_minute=0)  # type: ignore[call-arg]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(200):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.05)
-    assert server.started, "uvicorn did not start within 10 s"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    yield from serve_in_thread(settings)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ that serves a registry (SQLite file in tmp_path)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +11,11 @@ import pytest
 import soundfile as sf
 
 from audioclf.registry import Registry
-from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 from tests.conftest import tone
 from tests.service.conftest import STRONG_KEY
 from tests.service.test_browser import Watched, _open, chromium, fake_mic_wav
+from tests.service.threaded_server import serve_in_thread
 
 __all__ = ["chromium", "fake_mic_wav"]  # fixtures shared with test_browser
 
@@ -28,8 +26,6 @@ def registry_server(
 ) -> Iterator[tuple[str, Path]]:
     """The app serving registry model ``m`` (the logreg run) under uvicorn; yields the URL
     and the feedback pool folder."""
-    import uvicorn
-
     root = tmp_path_factory.mktemp("registry_server")
     url = f"sqlite:///{root / 'registry.db'}"
     reg = Registry(url)
@@ -44,22 +40,8 @@ def registry_server(
         api_key=STRONG_KEY,
         rate_limit_per_minute=0,
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    ready = threading.Event()
-    for _ in range(200):
-        if server.started:
-            break
-        ready.wait(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", pool
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    for url in serve_in_thread(settings):
+        yield url, pool
 
 
 @pytest.fixture

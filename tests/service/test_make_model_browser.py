@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +21,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audioclf.service.app import create_app
 from audioclf.service.settings import Settings
 from tests.service.conftest import STRONG_KEY
 from tests.service.test_browser import CSP_PROBE, TIMEOUT_MS, Watched, chromium, fake_mic_wav
+from tests.service.threaded_server import serve_in_thread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Request
@@ -45,8 +43,6 @@ pytestmark = pytest.mark.xdist_group("training-jobs")  # jobs are processes: not
 def _serve(root: Path, **overrides: Any) -> Iterator[str]:
     """The app (admin key set, files under ``root``) under uvicorn in a background thread,
     on a free port of 127.0.0.1; yields its URL."""
-    import uvicorn
-
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         api_key=STRONG_KEY,
@@ -57,24 +53,7 @@ def _serve(root: Path, **overrides: Any) -> Iterator[str]:
         rate_limit_per_minute=0,
         **overrides,
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    ready = threading.Event()
-    for _ in range(200):
-        if server.started:
-            break
-        ready.wait(0.05)
-    assert server.started, "uvicorn did not start within 10 s"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    yield from serve_in_thread(settings, join_seconds=15)
 
 
 @pytest.fixture(scope="module")

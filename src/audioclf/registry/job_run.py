@@ -31,14 +31,14 @@ from audioclf.formats.runfolder import RunFolder
 from audioclf.registry.db import session_factory
 from audioclf.registry.jobs import RETRAIN, TRAIN, JobInfo, JobQueue
 from audioclf.registry.retrain import retrain
-from audioclf.registry.store import Registry
+from audioclf.registry.store import SUMMARY_KEYS, Registry
 from audioclf.train.cluster import ray_for
 from audioclf.train.config import TrainConfig
 from audioclf.train.run import train_run
 
 REPORT_SECONDS = 0.5
 ORPHAN_CHECK_SECONDS = 1.0
-SUMMARY = ("accuracy", "balanced_accuracy", "macro_f1", "n_test", "labels", "confusion")
+SUMMARY = (*SUMMARY_KEYS, "labels", "confusion")
 
 
 def train_config(job: JobInfo) -> TrainConfig:
