@@ -54,7 +54,7 @@ $(RUN_STAMP): pyproject.toml | $(VENDOR)
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pip install --quiet -e ".[dev,smile,voice,ray]"
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/python -m pip install --quiet -e ".[dev,smile,voice,ray,whisper]"
 	touch $(STAMP)
 
 lint: $(STAMP)

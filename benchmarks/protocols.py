@@ -58,6 +58,27 @@ PROTOCOLS = {
 }
 
 
+def fold_masks(name: str, clips: list[Any], manifest: Any) -> list[np.ndarray]:
+    """The protocol's test folds over ``clips`` (the manifest's clips, in order), each as
+    a boolean mask: leave one speaker out or k folds grouped by speaker, no validation."""
+    # deferred: the split code loads only for the scripts that fold clips themselves
+    from audioclf.data.split import grouped_kfold, leave_one_group_out
+
+    protocol = PROTOCOLS[name]
+    splits = (
+        leave_one_group_out(manifest, val=0.0)
+        if protocol.folds == "loso"
+        else grouped_kfold(manifest, int(protocol.folds), val=0.0)
+    )
+    index = {c.id: i for i, c in enumerate(clips)}
+    folds = []
+    for split in splits:
+        mask = np.zeros(len(clips), dtype=bool)
+        mask[[index[c.id] for c in split.test]] = True
+        folds.append(mask)
+    return folds
+
+
 def manifest_for(name: str) -> Path:
     """The protocol's manifest, prepared once with its recipe."""
     from audioclf.recipes import prepare

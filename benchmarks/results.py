@@ -7,6 +7,7 @@ table never holds a number without its command.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shlex
 import sys
@@ -130,6 +131,21 @@ NOTES = {
         "split); `× ComParE` multiplies its probabilities with those of the ComParE logistic\n"
         "regression (C 0.01) on the same folds. Pooled accuracy over all clips."
     ),
+    "Whisper encoder: layers and regularisation": (
+        "Exploration behind the `whisper` features: the mean and standard deviation over time\n"
+        "of the named hidden states of Whisper-base's encoder (0 = embedded input, 1-6 the\n"
+        "blocks, 6 after the final layer norm; clips at their own length, not padded to 30 s),\n"
+        "a logistic regression (standardised, balanced classes) with the given C, on the\n"
+        "protocol's speaker-grouped folds (every clip outside the test fold trains; no\n"
+        "validation split). WA = accuracy over all clips, UA = mean per-class recall."
+    ),
+    "Whisper encoder: extraction time": (
+        "One `whisper` feature vector (16-kHz speech from the corpus, log-mel, encoder on one\n"
+        "torch thread, pooling), median of several calls after a warm-up: the calling\n"
+        "thread's CPU time (what the clip costs) and the wall time on this shared 2-core\n"
+        "machine (load average in the notes). The last row is the encoder alone on a 30-s\n"
+        "window, what every clip would cost if padded to 30 s as Whisper's own runtimes do."
+    ),
     "Serving": (
         "One `audioclf serve` process holding both models, a 3-second 16 kHz WAV posted to\n"
         "`/v1/predict` over HTTP by N concurrent clients for a fixed time; the load generator\n"
@@ -137,6 +153,28 @@ NOTES = {
         "× wav2vec2 = clips/s of our CNN (`audioclf_default`, the default model when these\n"
         "rows ran) over those of the wav2vec2-base-sized model at the same concurrency. RSS\n"
         "is the server with only the CNN loaded."
+    ),
+    "Cross-corpus emotion (RAVDESS, Emo-DB)": (
+        "benchmarks/cross_corpus.py: RAVDESS speech and Emo-DB prepared by their recipes and\n"
+        "pooled on the six emotions both have (angry, disgust, fearful, happy, neutral, sad;\n"
+        "RAVDESS's calm and surprised and Emo-DB's bored dropped), `voice_logreg` on cached\n"
+        "voice-encoder vectors. `ravdess → emodb` and back are the two folds of leave one\n"
+        "corpus out: trained on every clip of one corpus (10 % of its speakers as validation,\n"
+        "then refitted on all), tested on every clip of the other. `per test speaker`\n"
+        "standardises each test speaker's features over that speaker's clips (and training\n"
+        "speakers' over theirs), as `audioclf evaluate` and the server's sessions do;\n"
+        "`none` does not. `pooled` rows: 5 speaker folds made inside each corpus, trained on\n"
+        "both corpora with the smaller one's clips repeated to weigh the same, WA/UA per\n"
+        "corpus as mean ± std over the folds; `alone` rows train on that corpus only, on the\n"
+        "same folds of the same clips (a paired comparison). `served:` rows score the\n"
+        "speaker-normalised leave-one-corpus-out runs as `audioclf serve` does: each test\n"
+        "speaker one session (`?session=ID`), clips sent one by one in the manifest's order\n"
+        "(RAVDESS's is sorted by emotion within an actor) or in a random order (seed 0),\n"
+        "each scored on arrival, with the training clips' statistics until the session has\n"
+        "5 clips (AUDIOCLF_SESSION_MIN_CLIPS) and then with the statistics of its clips so\n"
+        "far; `no session` scores every clip with the training statistics. WA = accuracy,\n"
+        "UA = mean per-class recall. Load averages of 10-15 (other benchmarks running) do\n"
+        "not change these figures, only their wall time."
     ),
     "Long silence": (
         "One `POST /v1/predict` of 590 s of 16 kHz digital silence as FLAC (28 KB, inside the\n"
@@ -159,7 +197,18 @@ NOTES = {
         "auto run on Emo-DB (`audioclf train --data benchmarks/.work/emodb.jsonl --config C`,\n"
         "C setting `model_options: {student: true}`; speaker split, 107 test clips of two\n"
         "unseen speakers) whose served model is `voice_logreg`; its augmentation is auto's\n"
-        "default. These are the figures before any robustness training."
+        "default. These are the figures before any robustness training. `TASK-before` is\n"
+        "the default as it was before it (`audioclf train --data M --config\n"
+        "benchmarks/configs/no-noise-views.yaml --out TASK-before`: auto without noise views)\n"
+        "and `TASK-after` the default now (`audioclf train --data M --out TASK-after`), whose\n"
+        "classical candidates also train on a noisy copy of every clip per noise view: pink\n"
+        "noise at 0-20 dB, babble of 1-8 other training speakers at 0-20 dB, a room of RT60\n"
+        "0.2-1.0 s (train/noise_views.py). `ravdess-vl-before`/`-after` is `voice_logreg`\n"
+        "alone, the model the RAVDESS default serves, with benchmarks/configs/voice-speeds.yaml\n"
+        "and voice-robust.yaml (the same speeds, without and with those views), and\n"
+        "`fsdd-se-*` and `speechcommands-se-*` likewise `speech_embedding_logreg` (words-\n"
+        "speeds.yaml, words-robust.yaml): Speech Commands' usual served model, and the\n"
+        "classical member of FSDD's served pair (its CNN member trains with `augment`)."
     ),
     "Load test": (
         "locust, headless, against `audioclf serve --registry` of RUN, the quickstart run\n"
@@ -269,7 +318,10 @@ NOTES = {
         "Light augmentation unless the command says otherwise. Train times are wall time on\n"
         "the two cores; the 2026-11-23 row ran while other jobs loaded the machine, and two of\n"
         "the ten epochs of the 12000-clip run overlapped a test-suite run (alone an epoch took\n"
-        "135-175 s)."
+        "135-175 s). `voice_count` and `voice_logreg` are classical (no epochs); their `train s`\n"
+        "includes computing the vectors of clips not yet in the feature cache (for the\n"
+        "12000-clip 1-3 set the val, test and a third of the train clips were computed before the\n"
+        "run), on 2026-12-07 with the machine loaded by other jobs (load average 10-16)."
     ),
 }
 """A paragraph under a section's heading: how its figures were measured."""
@@ -293,12 +345,15 @@ def _module_name(script: str) -> str:
 
 def record(section: str, key: str, row: dict[str, Any], command: str) -> None:
     """Store one result row (replacing an earlier one with the same key) and rewrite the
-    markdown table."""
-    data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    entries = data.setdefault(section, {})
-    entries[key] = {**row, "command": command, "date": date.today().isoformat()}
-    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
-    TABLE.write_text(render(data))
+    markdown table. Benchmarks running at the same time take turns (a lock file beside the
+    results), so none loses another's row."""
+    with (RESULTS.parent / ".benchmarks.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        entries = data.setdefault(section, {})
+        entries[key] = {**row, "command": command, "date": date.today().isoformat()}
+        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        TABLE.write_text(render(data))
 
 
 def _fmt(value: Any) -> str:

@@ -22,9 +22,11 @@ SECTION = "Robustness"
 DEFAULT_SPECS = (
     "noise=pink,snr=20",
     "noise=pink,snr=10",
+    "noise=pink,snr=5",
     "noise=pink,snr=0",
     "noise=babble,snr=20",
     "noise=babble,snr=10",
+    "noise=babble,snr=5",
     "noise=babble,snr=0",
     "reverb=0.6",
     "telephone",

@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 
 from audioclf.console import track
-from audioclf.data.split import grouped_kfold, leave_one_group_out
 from audioclf.features.cache import FeatureCache
 from audioclf.features.smile import compare_functionals
 from audioclf.features.voice_encoder import HIDDEN, LAYERS, layer_outputs
 from audioclf.formats.manifest import read_manifest
 from audioclf.inference.combine import combine_probabilities
 from audioclf.models.classical import logreg
-from benchmarks.protocols import PROTOCOLS, manifest_for
+from benchmarks.protocols import PROTOCOLS, fold_masks, manifest_for
 from benchmarks.results import command_line, record
 
 CHOICES = {"1": (1,), "2": (2,), "3": (3,), "2+3": (2, 3), "1+2+3": (1, 2, 3)}
@@ -77,18 +76,7 @@ def run(name: str) -> list[dict[str, Any]]:
     )
     labels = sorted({c.label for c in clips})
     y = np.array([labels.index(c.label) for c in clips])
-    protocol = PROTOCOLS[name]
-    splits = (
-        leave_one_group_out(manifest, val=0.0)
-        if protocol.folds == "loso"
-        else grouped_kfold(manifest, int(protocol.folds), val=0.0)
-    )
-    index = {c.id: i for i, c in enumerate(clips)}
-    folds = []
-    for split in splits:
-        mask = np.zeros(len(clips), dtype=bool)
-        mask[[index[c.id] for c in split.test]] = True
-        folds.append(mask)
+    folds = fold_masks(name, clips, manifest)
     with_compare = _out_of_fold(compare, y, folds, len(labels), COMPARE_C)
     accuracy = float(np.mean(with_compare.argmax(axis=1) == y))
     rows: list[dict[str, Any]] = [
@@ -114,7 +102,7 @@ def run(name: str) -> list[dict[str, Any]]:
     for row in rows:
         key = f"{name}/layers {row['layers']}, C {row['C']:g}"
         shown = {
-            "corpus": protocol.description,
+            "corpus": PROTOCOLS[name].description,
             "layers pooled": row["layers"],
             "C": row["C"],
             "WA alone": round(row["alone"], 3),

@@ -224,3 +224,28 @@ def test_eval_report_lists_unknown_labels(tmp_path: Path) -> None:
 def test_folder_without_metrics_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"no metrics\.json"):
         write_run_report(tmp_path)
+
+
+def test_a_pooled_run_shows_each_corpus() -> None:
+    from audioclf.evaluate.report import _corpus_rows
+
+    run = {
+        "corpora": {"a": {"n_train": 8, "n_val": 2, "n_test": 4, "train_repeat": 2}},
+        "per_corpus": {"a": {"accuracy": 0.5, "balanced_accuracy": 0.25, "n": 4}},
+    }
+    assert _corpus_rows(run) == [
+        ("corpus a", "8 train · 2 val · 4 test clips, training clips ×2; test WA 0.500, UA 0.250")
+    ]
+    cv = {
+        "per_corpus": {
+            "b": {
+                "accuracy": 0.5,
+                "accuracy_std": 0.1,
+                "balanced_accuracy": 0.4,
+                "balanced_accuracy_std": 0.0,
+                "n": 9,
+            }
+        }
+    }
+    assert _corpus_rows(cv) == [("corpus b", "test WA 0.500 ± 0.100, UA 0.400 ± 0.000")]
+    assert _corpus_rows({}) == []

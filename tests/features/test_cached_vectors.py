@@ -29,6 +29,14 @@ def test_parts_put_the_clip_itself_first_and_key_only_the_speeds() -> None:
     ]
 
 
+def test_whisper_vectors_are_keyed_on_the_states_they_pool() -> None:
+    states = list(cached_vectors.WHISPER_STATES)
+    assert [params for _, params, _ in vector_parts("whisper", [0.9])] == [
+        {"states": states},
+        {"states": states, "speed": 0.9},
+    ]
+
+
 @pytest.mark.parametrize("speeds", [[], [0.9, 1.1]])
 def test_cached_vectors_equal_the_waveform_path_and_are_computed_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speeds: list[float]

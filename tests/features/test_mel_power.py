@@ -25,3 +25,14 @@ def test_spectrogram_is_librosas_melspectrogram(n: int, monkeypatch: pytest.Monk
     theirs = librosa.feature.melspectrogram(y=y, sr=16_000, n_fft=400, hop_length=160, n_mels=40)
     assert ours.shape == theirs.shape and ours.dtype == np.float32
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))
+
+
+def test_reflect_padding_is_librosas_reflect_mode() -> None:
+    y = (0.1 * np.random.default_rng(3).standard_normal(16_000)).astype(np.float32)
+    ours = power_mel(y, 16_000, n_fft=400, hop=160, n_mels=80, pad_mode="reflect")
+    theirs = librosa.feature.melspectrogram(
+        y=y, sr=16_000, n_fft=400, hop_length=160, n_mels=80, pad_mode="reflect"
+    )
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))
+    with pytest.raises(ValueError, match="reflect padding needs more than 200 samples"):
+        power_mel(y[:200], 16_000, n_fft=400, hop=160, n_mels=80, pad_mode="reflect")

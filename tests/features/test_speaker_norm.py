@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from audioclf.features.speaker_norm import (
+    STATS_FILE,
+    NormStats,
+    RunningStats,
     SpeakerNormError,
     check_servable,
     standardise_per_speaker,
@@ -46,5 +51,37 @@ def test_errors() -> None:
     with pytest.raises(SpeakerNormError, match="3 speakers"):
         standardise_per_speaker(np.zeros((2, 3)), ["s", "s", "t"])
     check_servable("run", False)
-    with pytest.raises(SpeakerNormError, match="cannot score one uploaded clip"):
+    check_servable("run", True, NormStats.of(np.ones((2, 3))))
+    with pytest.raises(SpeakerNormError, match="train it again to serve it"):
         check_servable("run", True)
+
+
+def test_running_statistics_equal_the_batch_ones() -> None:
+    x = np.random.default_rng(2).normal(3.0, 4.0, (12, 5))
+    running = RunningStats(5)
+    for row in x:
+        running.add(row)
+    assert running.count == 12
+    np.testing.assert_allclose(running.stats().mean, x.mean(axis=0))
+    np.testing.assert_allclose(running.stats().std, x.std(axis=0))
+    # the last clip standardised with its speaker's statistics, as a session does it
+    online = running.stats().apply(x[-1:])
+    np.testing.assert_allclose(online, standardise_per_speaker(x, ["s"] * 12)[-1:], atol=1e-6)
+    with pytest.raises(SpeakerNormError, match="this session holds"):
+        running.add(np.zeros(4))
+    with pytest.raises(SpeakerNormError, match="no clips"):
+        RunningStats(3).stats()
+
+
+def test_training_statistics_round_trip(tmp_path: Path) -> None:
+    assert NormStats.read(tmp_path) is None
+    stats = NormStats.of(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    assert stats.write(tmp_path).name == STATS_FILE
+    read = NormStats.read(tmp_path)
+    assert read is not None
+    np.testing.assert_allclose(read.mean, [2.0, 2.0])
+    np.testing.assert_allclose(read.apply(np.array([[3.0, 2.0]])), [[1.0, 0.0]], atol=1e-6)
+    with pytest.raises(SpeakerNormError, match="do not match"):
+        read.apply(np.zeros((1, 3)))
+    with pytest.raises(SpeakerNormError, match="rows of features"):
+        NormStats.of(np.zeros((0, 2)))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from threadpoolctl import threadpool_info
 
-from audioclf.features.threads import one_blas_thread
+from audioclf.features.threads import one_blas_thread, one_torch_thread
 
 
 def _blas_threads() -> list[int]:
@@ -19,3 +20,15 @@ def test_blas_has_one_thread_inside_and_its_own_count_after() -> None:
     with one_blas_thread():
         assert set(_blas_threads()) == {1}
     assert _blas_threads() == before
+
+
+def test_torch_has_one_thread_inside_and_its_count_after_even_on_error() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    with one_torch_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="inside"), one_torch_thread():
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before

@@ -134,7 +134,8 @@ def test_a_batch_gives_each_clips_own_stats_and_groups_are_bounded() -> None:
     for y, v in zip(clips, together, strict=True):
         np.testing.assert_allclose(v, voice_encoder_stats(y, 16_000), rtol=1e-4, atol=1e-5)
     lengths = [100, 5000, 300, 4000, 4100, 200]
-    groups = voice_encoder._groups(lengths)
+    groups = voice_encoder.length_groups(lengths)
     assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
     assert all(len(g) * max(lengths[i] for i in g) <= voice_encoder.BATCH_FRAMES for g in groups)
-    assert voice_encoder._groups([3 * voice_encoder.BATCH_FRAMES]) == [[0]]  # alone, not dropped
+    # alone, not dropped
+    assert voice_encoder.length_groups([3 * voice_encoder.BATCH_FRAMES]) == [[0]]

@@ -70,6 +70,9 @@ def test_pretrained_embedding_model_is_registered() -> None:
     info = model_info("voice_logreg")
     assert (info.family, info.input) == ("classical", "voice_encoder")
     assert create_model("voice_logreg", 3)[-1].C == 0.1
+    info = model_info("whisper_logreg")
+    assert (info.family, info.input) == ("classical", "whisper")
+    assert create_model("whisper_logreg", 3)[-1].C == 0.1
 
 
 def test_create_model_defaults() -> None:

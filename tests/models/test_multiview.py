@@ -75,3 +75,23 @@ def test_scoring_the_clip_alone_takes_one_view_or_all() -> None:
         alone.predict_proba(x[:, :10])
     with pytest.raises(ValueError, match="scored_views"):
         _ = wrapped.scoring(4).n_scored
+
+
+def test_training_only_views_train_but_are_never_scored() -> None:
+    x, y = _data(views=4)
+    wrapped = MultiView(logreg(3), views=4, train_only=2).fit(x, y)
+    plain = logreg(3).fit(x.reshape(len(x) * 4, 5), np.repeat(y, 4))
+    np.testing.assert_allclose(wrapped.estimator_[-1].coef_, plain[-1].coef_, atol=1e-6)
+    assert wrapped.scorable == 2 and wrapped.n_scored == 2
+    scored = (plain.predict_proba(x[:, :5]) + plain.predict_proba(x[:, 5:10])) / 2
+    # rows with every view, or only the views that may be scored: the same answer
+    np.testing.assert_allclose(wrapped.predict_proba(x), scored, atol=1e-6)
+    np.testing.assert_allclose(wrapped.predict_proba(x[:, :10]), scored, atol=1e-6)
+    alone = wrapped.scoring(1)
+    np.testing.assert_allclose(alone.predict_proba(x[:, :5]), plain.predict_proba(x[:, :5]))
+    with pytest.raises(ValueError, match="4 or 2 views"):
+        wrapped.predict_proba(x[:, :15])
+    with pytest.raises(ValueError, match=r"scored_views must be in 1\.\.2"):
+        wrapped.scoring(3).predict_proba(x)
+    with pytest.raises(ValueError, match=r"train_only must be in 0\.\.3"):
+        _ = MultiView(logreg(3), views=4, train_only=4).scorable

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from audioclf.train.config import AUTO, AUTO_DEFAULTS, DEFAULT_MODEL, TrainConfig
+from audioclf.train.config import AUTO, AUTO_DEFAULTS, DEFAULT_MODEL, ROBUST_VIEWS, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,11 +41,16 @@ def test_a_saved_auto_config_reads_back_unchanged(tmp_path: Path) -> None:
 def test_the_default_is_the_configuration_the_benchmark_rows_measured() -> None:
     """docs/benchmarks.md's older `auto-fast-4min` rows measured auto as `--config
     benchmarks/configs/fast.yaml --time-budget 4`: the default is exactly that run plus the
-    classical candidates' speed views (the newer `auto` rows ran the default itself)."""
+    classical candidates' speed and noise views (the newer `auto` rows ran the default
+    itself)."""
     fast = ROOT / "benchmarks" / "configs" / "fast.yaml"
-    benchmarked = TrainConfig.from_yaml(fast, model=AUTO, time_budget=4, data="x.jsonl", speeds=[])
-    assert TrainConfig.build(data="x.jsonl", speeds=[]) == benchmarked
+    plain: dict[str, Any] = {"data": "x.jsonl", "speeds": [], "noise_views": []}
+    benchmarked = TrainConfig.from_yaml(fast, model=AUTO, time_budget=4, **plain)
+    assert TrainConfig.build(**plain) == benchmarked
     assert TrainConfig.build(data="x.jsonl").speeds == [0.9, 1.1]
+    assert TrainConfig.build(data="x.jsonl").noise_views == list(ROBUST_VIEWS)
+    # a model named is trained as asked: no views it did not ask for
+    assert TrainConfig.build(data="x.jsonl", model="logreg").noise_views == []
     assert set(AUTO_DEFAULTS) <= set(TrainConfig.model_fields)
 
 

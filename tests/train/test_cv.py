@@ -83,6 +83,24 @@ def test_cli_cv_with_speeds(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "--speeds takes numbers" in bad.output
 
 
+def test_cli_cv_with_noise_views(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audioclf.cli import app
+
+    manifest = make_corpus(tmp_path / "corpus", speakers=4, per_class=2)
+    out = tmp_path / "cv"
+    views = ["noise=pink,snr=0..20", "reverb=0.2..1.0"]
+    args = ["cv", "--data", str(manifest), "--model", "logreg", "--folds", "2"]
+    given = [x for spec in views for x in ("--noise-view", spec)]
+    result = CliRunner().invoke(app, [*args, *given, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "fold1" / "model.json").read_text())["train_noise"] == views
+    bad = ["--noise-view", "noise=pink,snr=20..0", "--out", str(tmp_path / "bad")]
+    refused = CliRunner().invoke(app, [*args, *bad])
+    assert refused.exit_code != 0 and "runs downwards" in refused.output
+
+
 def test_cli_cv_scores_every_fold_under_perturbations(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

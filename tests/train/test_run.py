@@ -220,9 +220,9 @@ def test_voice_fusion_run_exports_and_serves_its_graph(tmp_path: Path) -> None:
     )
 
 
-def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path) -> None:
+def test_speaker_norm_run_evaluates_per_speaker_and_serves_clips_alone(tmp_path: Path) -> None:
     from audioclf.evaluate.evaluate_run import evaluate_run
-    from audioclf.features.speaker_norm import SpeakerNormError
+    from audioclf.features.speaker_norm import STATS_FILE, NormStats, SpeakerNormError
     from audioclf.service.engine import ModelPool
 
     manifest = make_corpus(tmp_path / "corpus", speakers=5, per_class=3)
@@ -233,10 +233,27 @@ def test_speaker_norm_run_evaluates_per_speaker_and_is_not_served(tmp_path: Path
     metrics = evaluate_run(result.run_dir, manifest, tmp_path / "eval", progress=False)
     assert metrics["accuracy"] >= 0.75
     predictor = Predictor(result.run_dir)
+    clip = read_manifest(manifest)[0].path
+    # a clip alone: standardised with the training clips' statistics
+    stats = NormStats.read(result.run_dir)
+    assert stats is not None and predictor.norm_stats is not None
+    x = predictor.features([predictor_wave(predictor, clip)])
+    np.testing.assert_allclose(
+        predictor.predict_source(clip), predictor.predict_standardised(stats.apply(x))[0]
+    )
+    assert ModelPool([result.run_dir]).names == ["run"]
+    (result.run_dir / STATS_FILE).unlink()  # a run trained before the statistics were kept
     with pytest.raises(SpeakerNormError, match="use `audioclf evaluate`"):
-        predictor.predict_source(read_manifest(manifest)[0].path)
-    with pytest.raises(SpeakerNormError, match="cannot score one uploaded clip"):
+        Predictor(result.run_dir).predict_source(clip)
+    with pytest.raises(SpeakerNormError, match="train it again to serve it"):
         ModelPool([result.run_dir])
+
+
+def predictor_wave(predictor: Predictor, path: str) -> np.ndarray:
+    """A file decoded as the predictor decodes it."""
+    from audioclf.audio import load
+
+    return load(path, predictor.sample_rate)
 
 
 def test_speaker_norm_needs_a_classical_model(tmp_path: Path) -> None:

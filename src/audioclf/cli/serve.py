@@ -114,7 +114,7 @@ def serve_cmd(
     if missing:
         raise ValueError(f"not a run folder: {', '.join(missing)}; train one with `audioclf train`")
     # deferred: the run-folder checks load numpy; `audioclf --help` must not
-    from audioclf.features.speaker_norm import check_servable
+    from audioclf.features.speaker_norm import NormStats, check_servable
     from audioclf.formats.runfolder import RunFolder
 
     if member is not None:
@@ -123,7 +123,7 @@ def serve_cmd(
         runs = [RunFolder(runs[0]).candidate(member).root]
 
     for run in runs:
-        check_servable(run, RunFolder(run).read_card().speaker_norm)
+        check_servable(run, RunFolder(run).read_card().speaker_norm, NormStats.read(run))
     resolved = [r.resolve() for r in runs]
     # every worker (and the settings cache) reads the runs from the environment
     os.environ[RUNS_ENV] = ",".join(str(r) for r in resolved)

@@ -15,7 +15,32 @@ from audioclf.console import console, out
 if TYPE_CHECKING:
     from audioclf.inference.timeline import Segment
 
-SPLITS = ("speaker", "random", "fold")
+SPLITS = ("speaker", "random", "fold", "corpus")
+POOL_CLASSES = ("shared", "all")
+
+
+def _data(paths: list[Path]) -> dict[str, Any]:
+    """``--data`` given once: the manifest; several times: the pool of manifests."""
+    if len(paths) > 1:
+        return {"pool": [str(p) for p in paths]}
+    return {"data": str(paths[0]) if paths else None}
+
+
+def _pool_options(
+    pool_classes: str | None, shared_emotions: bool | None, balance: bool | None
+) -> dict[str, Any]:
+    """The pooling options given on the command line (checked)."""
+    if pool_classes is not None and pool_classes not in POOL_CLASSES:
+        raise ValueError(f"--pool-classes must be shared or all, not {pool_classes!r}")
+    return {
+        "pool_classes": pool_classes,
+        "shared_emotions": shared_emotions,
+        "balance_corpora": balance,
+    }
+
+
+def _sources(config: Any) -> str:
+    return " + ".join(config.sources)
 
 
 def _config(config_file: Path | None, **overrides: Any) -> Any:
@@ -37,6 +62,15 @@ def _speeds(text: str | None) -> list[float] | None:
         return [float(part) for part in text.split(",")]
     except ValueError:
         raise ValueError(f"--speeds takes numbers separated by commas, not {text!r}") from None
+
+
+def _noise_views(values: list[str] | None) -> list[str] | None:
+    """``--noise-view SPEC`` (repeatable) as a list; ``none`` as none; None when not given."""
+    if not values:
+        return None
+    if [v.strip().lower() for v in values] == ["none"]:
+        return []
+    return list(values)
 
 
 def _jobs(ray: bool, data: str | None, out_dir: Path, cpus_per_job: float) -> Any:
@@ -74,7 +108,14 @@ def _contents(run_dir: Path) -> str:
 
 @friendly_errors
 def train_cmd(
-    data: Path | None = typer.Option(None, "--data", "-d", help="Manifest (.jsonl) to train on."),
+    data: list[Path] = typer.Option(
+        [],
+        "--data",
+        "-d",
+        metavar="MANIFEST",
+        help="Manifest (.jsonl) to train on; repeat to pool several corpora (their shared "
+        "classes, speakers kept apart by corpus, each corpus weighing the same).",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -82,7 +123,29 @@ def train_cmd(
         help="Model name (`audioclf models`); default auto: candidates tried on one split, "
         "the best neural and classical one kept together (4-minute budget).",
     ),
-    split: str | None = typer.Option(None, "--split", help="speaker | random | fold."),
+    split: str | None = typer.Option(
+        None, "--split", help="speaker | random | fold | corpus (test on --test-corpus)."
+    ),
+    test_corpus: str | None = typer.Option(
+        None, "--test-corpus", help="--split corpus: the corpus to test on (others train)."
+    ),
+    pool_classes: str | None = typer.Option(
+        None,
+        "--pool-classes",
+        help="Several --data: the classes every corpus has (shared, default) or all.",
+    ),
+    shared_emotions: bool | None = typer.Option(
+        None,
+        "--shared-emotions/--no-shared-emotions",
+        help="Several --data: map labels onto the shared emotion vocabulary (default: when "
+        "the label sets differ and all are emotions).",
+    ),
+    balance_corpora: bool | None = typer.Option(
+        None,
+        "--balance-corpora/--no-balance-corpora",
+        help="Several --data: repeat a smaller corpus's training clips to weigh the same "
+        "(default on).",
+    ),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write, e.g. runs/NAME."),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
     time_budget: float | None = typer.Option(
@@ -102,6 +165,14 @@ def train_cmd(
         "--speeds",
         help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
         "(`none` for none).",
+    ),
+    noise_view: list[str] | None = typer.Option(
+        None,
+        "--noise-view",
+        help="Classical models: train on a noisy copy of every clip too (never scored): a "
+        "SPEC as `evaluate --perturb`, whose numbers may be ranges drawn per clip, e.g. "
+        "noise=pink,snr=0..20 (repeatable; `none` for none; auto's default: pink noise, "
+        "babble and a room).",
     ),
     serve: str | None = typer.Option(
         None,
@@ -144,28 +215,40 @@ def train_cmd(
     else:
         config = _config(
             config_file,
-            data=str(data) if data else None,
+            **_data(data),
+            **_pool_options(pool_classes, shared_emotions, balance_corpora),
             model=model,
             split=split,
+            test_corpus=test_corpus,
             epochs=epochs,
             time_budget=time_budget,
             seed=seed,
             speaker_norm=speaker_norm,
             speeds=_speeds(speeds),
+            noise_views=_noise_views(noise_view),
             serve=serve,
             tolerance=tolerance,
             latency_budget=latency_budget,
         )
-    with _jobs(ray, config.data, out_dir, cpus_per_job):
+    with _jobs(ray, (config.sources or [None])[0], out_dir, cpus_per_job):
         result = train_run(config, out_dir, resume=resume, progress=progress)
     kept = _kept(result.metrics, result.card.model)
-    out.print(f"[bold]{kept}[/] on {config.data}: {_headline(result.metrics)}")
+    out.print(f"[bold]{kept}[/] on {_sources(config)}: {_headline(result.metrics)}")
+    for name, scores in (result.metrics.get("per_corpus") or {}).items():
+        out.print(f"  {name}: {_headline(scores)}  (n={scores['n']})", highlight=False)
     out.print(f"run folder {result.run_dir} ({_contents(result.run_dir)})")
 
 
 @friendly_errors
 def cv_cmd(
-    data: Path = typer.Option(..., "--data", "-d", help="Manifest (.jsonl)."),
+    data: list[Path] = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        metavar="MANIFEST",
+        help="Manifest (.jsonl); repeat to pool corpora (speaker folds inside each corpus; "
+        "--folds loso --group corpus: leave one corpus out).",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -173,7 +256,23 @@ def cv_cmd(
         help="Model name (`audioclf models`); default auto (4-minute budget per fold).",
     ),
     folds: str = typer.Option("5", "--folds", "-k", help="Number of folds, or `loso`."),
-    group: str = typer.Option("speaker", "--group", help="Group clips by this field."),
+    group: str = typer.Option(
+        "speaker", "--group", help="Group clips by this field (speaker, corpus, gender, meta)."
+    ),
+    pool_classes: str | None = typer.Option(
+        None, "--pool-classes", help="Several --data: shared (default) or all classes."
+    ),
+    shared_emotions: bool | None = typer.Option(
+        None,
+        "--shared-emotions/--no-shared-emotions",
+        help="Several --data: map labels onto the shared emotion vocabulary (default: when "
+        "the label sets differ and all are emotions).",
+    ),
+    balance_corpora: bool | None = typer.Option(
+        None,
+        "--balance-corpora/--no-balance-corpora",
+        help="Several --data: repeat a smaller corpus's training clips (default on).",
+    ),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the folds and summary."),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs per fold."),
     time_budget: float | None = typer.Option(
@@ -193,6 +292,14 @@ def cv_cmd(
         "--speeds",
         help="Classical models: extra playback speeds to train and score at, e.g. 0.9,1.1 "
         "(`none` for none).",
+    ),
+    noise_view: list[str] | None = typer.Option(
+        None,
+        "--noise-view",
+        help="Classical models: train on a noisy copy of every clip too (never scored): a "
+        "SPEC as `evaluate --perturb`, whose numbers may be ranges drawn per clip, e.g. "
+        "noise=pink,snr=0..20 (repeatable; `none` for none; auto's default: pink noise, "
+        "babble and a room).",
     ),
     serve: str | None = typer.Option(
         None,
@@ -241,18 +348,20 @@ def cv_cmd(
         raise ValueError(f"--folds must be a number or `loso`, not {folds!r}")
     config = _config(
         config_file,
-        data=str(data),
+        **_data(data),
+        **_pool_options(pool_classes, shared_emotions, balance_corpora),
         model=model,
         epochs=epochs,
         time_budget=time_budget,
         seed=seed,
         speaker_norm=speaker_norm,
         speeds=_speeds(speeds),
+        noise_views=_noise_views(noise_view),
         serve=serve,
         tolerance=tolerance,
         latency_budget=latency_budget,
     )
-    with _jobs(ray, config.data, out_dir, cpus_per_job):
+    with _jobs(ray, (config.sources or [None])[0], out_dir, cpus_per_job):
         metrics = cross_validate(
             config,
             out_dir,
@@ -271,6 +380,9 @@ def cv_cmd(
         table.add_row(
             f"accuracy @ {row['spec']}", f"{row['accuracy']:.3f}", f"{row['accuracy_std']:.3f}"
         )
+    for name, scores in (metrics.get("per_corpus") or {}).items():
+        for key in ("accuracy", "balanced_accuracy"):
+            table.add_row(f"{key} on {name}", f"{scores[key]:.3f}", f"{scores[f'{key}_std']:.3f}")
     out.print(table)
     out.print(f"summary in {out_dir}/metrics.json and {out_dir}/report.html")
 

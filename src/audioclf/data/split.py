@@ -433,9 +433,16 @@ def grouped_kfold(
 
 
 def leave_one_group_out(
-    manifest: Manifest, group: str = "speaker", *, val: float = 0.1, seed: int = 0
+    manifest: Manifest,
+    group: str = "speaker",
+    *,
+    val: float = 0.1,
+    seed: int = 0,
+    val_group: str | None = None,
 ) -> list[Splits]:
-    """One fold per group (in sorted order), testing on that group alone."""
+    """One fold per group (in sorted order), testing on that group alone; each fold's val
+    split is a ``val_group``-disjoint share of the rest (default: by ``group``; leaving
+    one corpus out of two, ``val_group="speaker"`` takes val speakers from the other)."""
     if not manifest:
         raise SplitError("the manifest is empty; nothing to split")
     _check_fractions(val, 0.0)
@@ -444,7 +451,8 @@ def leave_one_group_out(
     if len(names) < 2:
         raise SplitError(f"leave-one-{group}-out needs at least 2 groups, found {len(names)}")
     group_arr = np.array(groups)
-    return [_with_val(manifest, groups, group_arr == g, val, seed) for g in names]
+    val_groups = groups if val_group in (None, group) else _groups(manifest, str(val_group))
+    return [_with_val(manifest, val_groups, group_arr == g, val, seed) for g in names]
 
 
 # --- leakage and summaries ----------------------------------------------------------------

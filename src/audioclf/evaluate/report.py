@@ -472,6 +472,36 @@ def _split_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     if metrics.get("speeds"):
         speeds = ", ".join(f"{s:g}" for s in metrics["speeds"])
         rows.append(("speed views", f"1 (the clip), {speeds}: trained on each, scored on all"))
+    if metrics.get("noise_views"):
+        noisy = "; ".join(metrics["noise_views"])
+        rows.append(("noise views", f"{noisy}: a copy of each training clip, never scored"))
+    return rows + _corpus_rows(metrics)
+
+
+def _corpus_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A pooled run's corpora: clips per split, the repetition that balanced training,
+    and each corpus's test WA/UA (for cross-validation: mean ± std over folds)."""
+    rows = []
+    scores: Mapping[str, Mapping[str, Any]] = metrics.get("per_corpus") or {}
+    for name in sorted({*(metrics.get("corpora") or {}), *scores}):
+        parts = []
+        counts = (metrics.get("corpora") or {}).get(name)
+        if counts:
+            parts.append(
+                f"{counts['n_train']} train · {counts['n_val']} val · {counts['n_test']} test"
+                f" clips, training clips ×{counts['train_repeat']}"
+            )
+        if name in scores:
+            score = scores[name]
+            spread = {
+                k: f" ± {_num(score[f'{k}_std'])}" if f"{k}_std" in score else ""
+                for k in ("accuracy", "balanced_accuracy")
+            }
+            parts.append(
+                f"test WA {_num(score['accuracy'])}{spread['accuracy']}, "
+                f"UA {_num(score['balanced_accuracy'])}{spread['balanced_accuracy']}"
+            )
+        rows.append((f"corpus {name}", "; ".join(parts)))
     return rows
 
 

@@ -19,9 +19,15 @@ from audioclf.audio import AudioError
 from audioclf.features.cache import FeatureCache, map_readable
 from audioclf.features.inputs import input_parts, vector_function
 from audioclf.features.speed import played_at, views
+from audioclf.features.whisper_encoder import POOLED_LAYERS as WHISPER_STATES
 from audioclf.formats.manifest import Clip
 
 Part = tuple[str, dict[str, Any], Callable[[np.ndarray, int], np.ndarray]]
+
+
+PART_PARAMS: dict[str, dict[str, Any]] = {"whisper": {"states": list(WHISPER_STATES)}}
+"""Cache parameters of the parts whose definition has a setting that may change (the
+Whisper hidden states pooled), so that vectors of another setting are not read back."""
 
 
 def vector_parts(kind: str, speeds: Sequence[float] = ()) -> list[Part]:
@@ -29,10 +35,14 @@ def vector_parts(kind: str, speeds: Sequence[float] = ()) -> list[Part]:
     part of a composite kind (``compare+pooled``) at each speed view, the clip itself first
     and under the key runs without speeds use."""
     return [
-        (part, {"speed": speed} if speed != 1.0 else {}, played_at(vector_function(part), speed))
+        (part, _params(part, speed), played_at(vector_function(part), speed))
         for speed in views(speeds)
         for part in input_parts(kind)
     ]
+
+
+def _params(part: str, speed: float) -> dict[str, Any]:
+    return {**PART_PARAMS.get(part, {}), **({"speed": speed} if speed != 1.0 else {})}
 
 
 def clip_vector(

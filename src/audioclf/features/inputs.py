@@ -39,14 +39,17 @@ def input_parts(kind: str) -> list[str]:
 
 def vector_function(kind: str) -> VectorFn:
     """The feature function of a vector input kind (``handcrafted``, ``pooled``, the
-    openSMILE functionals ``compare`` and ``egemaps``, the pretrained ``speech_embedding``
-    and ``voice_encoder``, or parts joined with ``+``, whose vectors are concatenated in
+    openSMILE functionals ``compare`` and ``egemaps``, the pretrained ``speech_embedding``,
+    ``voice_encoder`` and ``whisper``, the voice encoder's cluster statistics
+    ``voice_count``, or parts joined with ``+``, whose vectors are concatenated in
     order)."""
     # deferred: librosa, openSMILE, ONNX Runtime and torch load only for the vector kinds a run uses
     from audioclf.features.handcrafted import issa_features, pooled_stats
     from audioclf.features.smile import compare_functionals, egemaps_functionals
     from audioclf.features.speech_embedding import speech_embedding_stats
+    from audioclf.features.voice_count import voice_count_stats
     from audioclf.features.voice_encoder import voice_encoder_stats
+    from audioclf.features.whisper_encoder import whisper_stats
 
     functions: dict[str, VectorFn] = {
         "handcrafted": issa_features,
@@ -55,6 +58,8 @@ def vector_function(kind: str) -> VectorFn:
         "egemaps": egemaps_functionals,
         "speech_embedding": speech_embedding_stats,
         "voice_encoder": voice_encoder_stats,
+        "voice_count": voice_count_stats,
+        "whisper": whisper_stats,
     }
     parts = input_parts(kind)
     unknown = [part for part in parts if part not in functions]
@@ -81,6 +86,11 @@ def batch_function(kind: str) -> BatchFn | None:
         from audioclf.features.voice_encoder import voice_encoder_stats_batch
 
         return voice_encoder_stats_batch
+    if kind == "voice_count":
+        # deferred: torch and scipy load only for the vector kinds a run uses
+        from audioclf.features.voice_count import voice_count_stats_batch
+
+        return voice_count_stats_batch
     return None
 
 

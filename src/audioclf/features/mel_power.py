@@ -11,6 +11,7 @@ librosa.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
@@ -20,6 +21,7 @@ _MIN_LOG_HZ = 1000.0
 _HZ_PER_MEL = 200.0 / 3
 _MIN_LOG_MEL = _MIN_LOG_HZ / _HZ_PER_MEL
 _LOG_STEP = np.log(6.4) / 27.0
+PadMode = Literal["constant", "reflect"]
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -53,10 +55,17 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def power_mel(y: np.ndarray, sr: int, *, n_fft: int, hop: int, n_mels: int) -> np.ndarray:
+def power_mel(
+    y: np.ndarray, sr: int, *, n_fft: int, hop: int, n_mels: int, pad_mode: PadMode = "constant"
+) -> np.ndarray:
     """The power mel spectrogram of the mono waveform ``y``: ``(n_mels, frames)`` float32,
-    frame ``t`` centred on sample ``t × hop``."""
-    padded = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
+    frame ``t`` centred on sample ``t × hop``. The ends are padded with zeros (librosa's
+    default) or, with ``pad_mode="reflect"``, mirrored (torch.stft's default, which
+    Whisper's front end uses)."""
+    y = np.asarray(y, dtype=np.float32)
+    if pad_mode == "reflect" and len(y) <= n_fft // 2:
+        raise ValueError(f"reflect padding needs more than {n_fft // 2} samples, got {len(y)}")
+    padded = np.pad(y, n_fft // 2, mode=pad_mode)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
     filters = mel_filterbank(sr, n_fft, n_mels)

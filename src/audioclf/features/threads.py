@@ -49,3 +49,17 @@ def one_blas_thread() -> Iterator[None]:
     """BLAS (NumPy's OpenBLAS, MKL) on one thread inside the block, as before after it."""
     with _blas().limit(limits=1, user_api="blas"):
         yield
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one intra-op thread in this thread while the block runs (torch's OpenMP
+    thread count is per calling thread, so other threads — a trainer's — keep theirs)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

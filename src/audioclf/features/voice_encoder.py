@@ -31,8 +31,7 @@ batch, which costs far less per clip than one at a time and gives the same vecto
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ import numpy as np
 
 from audioclf.features.mel_power import power_mel
 from audioclf.features.pretrained_input import at_least, mono_at
+from audioclf.features.threads import one_torch_thread
 
 SAMPLE_RATE = 16_000
 N_MELS = 40
@@ -113,20 +113,6 @@ def _read_layers() -> list[Any]:
     return layers
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """torch on one intra-op thread in this thread while the block runs (torch's OpenMP
-    thread count is per calling thread, so other threads — a trainer's — keep theirs)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _prepare(y: np.ndarray, sr: int) -> np.ndarray:
     y = mono_at(y, sr, SAMPLE_RATE)
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
@@ -135,7 +121,7 @@ def _prepare(y: np.ndarray, sr: int) -> np.ndarray:
     return at_least(y, int(MIN_SECONDS * SAMPLE_RATE))
 
 
-def _mel(y: np.ndarray, sr: int) -> np.ndarray:
+def encoder_input(y: np.ndarray, sr: int) -> np.ndarray:
     """The encoder's input for ``y``: the power mel spectrogram (not its logarithm),
     ``(frames, 40)`` float32."""
     audio = _prepare(y, sr)
@@ -145,10 +131,10 @@ def _mel(y: np.ndarray, sr: int) -> np.ndarray:
 def layer_outputs(y: np.ndarray, sr: int) -> list[np.ndarray]:
     """The outputs of the encoder's layers up to the last pooled one for the mono waveform
     ``y``: one ``(frames, 256)`` float32 array per layer, a frame every 10 ms."""
-    return _run_lstm([_mel(y, sr)])[0]
+    return run_layers([encoder_input(y, sr)])[0]
 
 
-def _run_lstm(mels: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
+def run_layers(mels: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
     """Each spectrogram's layer outputs, the spectrograms run as one batch (padded at the
     end to the longest: a step's state depends only on the steps before it, so the
     padding changes nothing before a sequence's end, and each output is cut to its own
@@ -161,7 +147,7 @@ def _run_lstm(mels: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
         row[: len(mel)] = mel
     layers = _load()
     outputs: list[list[np.ndarray]] = [[] for _ in mels]
-    with _one_torch_thread(), torch.inference_mode():
+    with one_torch_thread(), torch.inference_mode():
         h = torch.from_numpy(batch)
         for lstm in layers:
             h, _ = lstm(h)
@@ -190,15 +176,15 @@ def voice_encoder_stats_batch(waves: Sequence[np.ndarray], sr: int) -> list[np.n
     weights, and several sequences share each read (four 3-s clips at once cost about
     twice one, not four times). Clips are grouped by length so that padding stays small,
     and a group holds at most :data:`BATCH_FRAMES` padded frames."""
-    mels = [_mel(y, sr) for y in waves]
+    mels = [encoder_input(y, sr) for y in waves]
     out: list[np.ndarray] = [np.empty(0, np.float32)] * len(mels)
-    for group in _groups([len(mel) for mel in mels]):
-        for i, outputs in zip(group, _run_lstm([mels[i] for i in group]), strict=True):
+    for group in length_groups([len(mel) for mel in mels]):
+        for i, outputs in zip(group, run_layers([mels[i] for i in group]), strict=True):
             out[i] = _pooled(outputs)
     return out
 
 
-def _groups(lengths: Sequence[int]) -> list[list[int]]:
+def length_groups(lengths: Sequence[int]) -> list[list[int]]:
     """Indices of ``lengths`` in batches of similar length, each of at most
     :data:`BATCH_FRAMES` frames once padded to its longest."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])

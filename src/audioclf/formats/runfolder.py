@@ -68,6 +68,9 @@ class ModelCard:
     train_speeds: list[float] = field(default_factory=list)
     """Extra playback speeds its training rows held (a superset of ``speeds``: views
     used to augment training but not scored)."""
+    train_noise: list[str] = field(default_factory=list)
+    """The noise views its training rows held (perturbation SPECs with ranges,
+    train/noise_views.py): training examples only, never scored."""
     version: int = CARD_VERSION
     """The card layout (:data:`CARD_VERSION`)."""
 

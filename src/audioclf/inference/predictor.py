@@ -25,7 +25,7 @@ from audioclf.audio import Source, load
 from audioclf.features.cached_vectors import clip_vectors
 from audioclf.features.crops import eval_crops
 from audioclf.features.inputs import vectors
-from audioclf.features.speaker_norm import SpeakerNormError, standardise_per_speaker
+from audioclf.features.speaker_norm import NormStats, SpeakerNormError, standardise_per_speaker
 from audioclf.formats.runfolder import MEMBERS, ModelCard, RunFolder, RunFolderError
 from audioclf.inference.combine import combine_probabilities
 from audioclf.probabilities import label_order_proba
@@ -58,6 +58,11 @@ class Predictor:
         self.sample_rate = self.card.sample_rate
         self.name = self.run.name
         self.workers = workers
+        self.norm_stats: NormStats | None = (
+            NormStats.read(self.run.root) if self.card.speaker_norm else None
+        )
+        """A ``speaker_norm`` run's training statistics (a clip alone is standardised
+        with them); None for other runs and for runs trained before they were kept."""
         self._session: Any = None
         self._torch: Any = None
         self._estimator: Any = None
@@ -125,14 +130,7 @@ class Predictor:
         if self._members:
             return self._ensemble_proba(waveforms, batch_size=batch_size)
         if self.card.input != "waveform":
-            x = vectors(
-                self.card.input,
-                waveforms,
-                self.sample_rate,
-                self.card.speeds,
-                workers=self.workers,
-            )
-            return self.predict_vectors(x, speakers=speakers)
+            return self.predict_vectors(self.features(waveforms), speakers=speakers)
         crops: list[np.ndarray] = []
         owner: list[int] = []
         with stage("crops"):
@@ -150,17 +148,42 @@ class Predictor:
         out /= np.bincount(owner, minlength=len(waveforms))[:, None]
         return out.astype(np.float32)
 
+    def features(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """The feature vectors ``(n, dim)`` a classical run classifies, before any
+        speaker normalisation (the card's input at the card's speeds)."""
+        self._check_vectors()
+        return vectors(
+            self.card.input, waveforms, self.sample_rate, self.card.speeds, workers=self.workers
+        )
+
     def predict_vectors(
         self, x: np.ndarray, *, speakers: Sequence[str | None] | None = None
     ) -> np.ndarray:
         """Class probabilities for the feature vectors ``x`` of a classical run, computed
         as training did (``audioclf.features.inputs.vectors`` with the card's input and
-        speeds, or ``audioclf.train.vectors.load_vectors``, which caches them)."""
-        if self.card.input == "waveform" or self._members:
-            raise RunFolderError(f"{self.run.root}: takes audio, not feature vectors")
+        speeds, or ``audioclf.train.vectors.load_vectors``, which caches them). A
+        ``speaker_norm`` run standardises them per speaker with ``speakers``, or with its
+        training statistics (:attr:`norm_stats`) when none are given."""
+        self._check_vectors()
         if self.card.speaker_norm:
             with stage("speaker_norm"):
                 x = self._speaker_normalised(x, speakers)
+        return self._classify(x)
+
+    def predict_standardised(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities for feature vectors a caller has already standardised
+        (a ``speaker_norm`` run's input, e.g. with a speaker's running statistics)."""
+        self._check_vectors()
+        if not self.card.speaker_norm:
+            raise RunFolderError(f"{self.run.root}: not trained with speaker_norm")
+        return self._classify(x)
+
+    def _check_vectors(self) -> None:
+        if self.card.input == "waveform" or self._members:
+            raise RunFolderError(f"{self.run.root}: takes audio, not feature vectors")
+
+    def _classify(self, x: np.ndarray) -> np.ndarray:
+        """The model's probabilities for ready feature vectors."""
         if self._estimator is not None:
             with stage("model"):
                 return label_order_proba(self._estimator, x, len(self.classes_))
@@ -218,13 +241,15 @@ class Predictor:
     def _speaker_normalised(
         self, x: np.ndarray, speakers: Sequence[str | None] | None
     ) -> np.ndarray:
-        if speakers is None:
+        if speakers is not None:
+            return standardise_per_speaker(x, speakers)
+        if self.norm_stats is None:
             raise SpeakerNormError(
                 f"{self.run.root}: this run standardises features per speaker "
-                "(speaker_norm), so it scores several clips of known speakers together — "
-                "use `audioclf evaluate` with a manifest; it cannot score clips alone"
+                "(speaker_norm) and keeps no training statistics to score a clip alone — "
+                "use `audioclf evaluate` with a manifest, or train it again"
             )
-        return standardise_per_speaker(x, speakers)
+        return self.norm_stats.apply(x)
 
     def predict_source(self, source: Source, *, max_seconds: float | None = None) -> np.ndarray:
         """Probabilities for one file or byte string (any format the loader reads)."""

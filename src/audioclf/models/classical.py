@@ -226,6 +226,27 @@ def voice_logreg(
     return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
 
 
+# the mean/std of Whisper-base's encoder hidden states 2-3 (audioclf.features.whisper_encoder);
+# states and C=0.1 were best in the sweep of benchmarks/whisper_layers.py on Emo-DB and RAVDESS
+@register_model(
+    "whisper_logreg",
+    family="classical",
+    input="whisper",
+    description="Logistic regression on pooled states of Whisper-base's encoder "
+    "(ASR-pretrained transformer, 2048; extra 'whisper')",
+)
+def whisper_logreg(
+    n_classes: int,
+    *,
+    sample_rate: int = 16_000,
+    C: float = 0.1,  # noqa: N803 - scikit-learn's name for the inverse regularisation
+    tol: float = 1e-4,
+    random_state: int = 0,
+) -> Pipeline:
+    """:func:`logreg` (StandardScaler → LogisticRegression) with C=0.1 by default."""
+    return logreg(n_classes, sample_rate=sample_rate, C=C, tol=tol, random_state=random_state)
+
+
 def _check_training_set(X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803
     if X.ndim != 2:
         raise ClassicalModelError(f"features must be (n_clips, dim), got shape {X.shape}")

@@ -18,6 +18,10 @@ per clip:
   (a random forest's ONNX graph, whose near-zero probabilities differ from scikit-learn's
   by float32 rounding, moved by 5e-4 under a geometric mean).
 
+The last ``train_only`` views of a row (noisy copies of the clip,
+train/noise_views.py) are training examples only: they are never scored, and rows given
+to ``predict_proba`` may leave them out.
+
 Folds stay honest: a clip's views live in one row, so they are never split between
 training and held-out parts.
 """
@@ -35,23 +39,42 @@ from audioclf.models.shared_fits import fit_shared
 
 class MultiView(ClassifierMixin, BaseEstimator):
     """``estimator`` fitted on every view of every row; the probabilities of the first
-    ``scored_views`` views (all when None) averaged.
+    ``scored_views`` views (all that may be scored when None) averaged.
 
-    Rows given to ``predict_proba`` hold either all ``views`` or just the scored ones
-    (what a served model computes)."""
+    Rows given to ``predict_proba`` hold all ``views``, the views that may be scored
+    (all but the ``train_only`` ones), or just the scored ones (what a served model
+    computes)."""
 
-    def __init__(self, estimator: Any, views: int = 1, scored_views: int | None = None) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        views: int = 1,
+        scored_views: int | None = None,
+        train_only: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.views = views
         self.scored_views = scored_views
+        self.train_only = train_only
+
+    @property
+    def scorable(self) -> int:
+        """How many views of a clip may be scored: all but the training-only ones."""
+        if not 0 <= self.train_only < self.views:
+            raise ValueError(
+                f"train_only must be in 0..{self.views - 1} (of {self.views} views), "
+                f"got {self.train_only}"
+            )
+        return self.views - self.train_only
 
     @property
     def n_scored(self) -> int:
-        """How many views of a clip are scored: the first ``scored_views``, or all."""
+        """How many views of a clip are scored: the first ``scored_views``, or all that
+        may be."""
         if self.scored_views is None:
-            return self.views
-        if not 1 <= self.scored_views <= self.views:
-            raise ValueError(f"scored_views must be in 1..{self.views}, got {self.scored_views}")
+            return self.scorable
+        if not 1 <= self.scored_views <= self.scorable:
+            raise ValueError(f"scored_views must be in 1..{self.scorable}, got {self.scored_views}")
         return self.scored_views
 
     def scoring(self, scored_views: int | None) -> MultiView:
@@ -85,10 +108,11 @@ class MultiView(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         x = np.asarray(X)
         n_views = x.shape[1] // self.dim_ if x.ndim == 2 else 0
-        if x.ndim != 2 or x.shape[1] % self.dim_ or n_views not in (self.views, self.n_scored):
+        widths = sorted({self.views, self.scorable, self.n_scored}, reverse=True)
+        if x.ndim != 2 or x.shape[1] % self.dim_ or n_views not in widths:
             raise ValueError(
-                f"expected (n, views × {self.dim_}) features with {self.views} or "
-                f"{self.n_scored} views of a clip, got shape {x.shape}"
+                f"expected (n, views × {self.dim_}) features with "
+                f"{' or '.join(map(str, widths))} views of a clip, got shape {x.shape}"
             )
         scored = x.reshape(len(x), n_views, self.dim_)[:, : self.n_scored]
         n, views, dim = scored.shape

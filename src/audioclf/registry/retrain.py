@@ -126,7 +126,9 @@ def _retrain_locked(
         raise RegistryError(
             f"{data}: fewer than two clips remain once the test split's speakers are removed"
         )
-    parts = split_manifest(pool, by=config.split, val=config.val, test=0.0, seed=config.seed)
+    # the test split is kept, so a run tested on a held-out corpus takes val by speaker
+    by = "speaker" if config.split == "corpus" else config.split
+    parts = split_manifest(pool, by=by, val=config.val, test=0.0, seed=config.seed)
     splits = {"train": parts.train + feedback, "val": parts.val, "test": test}
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

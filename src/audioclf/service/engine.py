@@ -9,6 +9,11 @@ Each batch runs with the stage clock open (:mod:`audioclf.stages`), so every ans
 carries the milliseconds of its batch by stage — ``resample`` to the model's rate, then
 the predictor's own stages (feature extractors per speed view, ``model``, an ensemble's
 members and ``combine``), as :mod:`audioclf.inference.cost` names them.
+
+A run trained with ``speaker_norm`` is not batched: each clip's feature vector is
+standardised on the event loop — with its session's running statistics when the request
+names a session (:mod:`audioclf.service.sessions`), else with the training clips' — and
+then classified.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ import anyio
 import numpy as np
 import soxr
 
-from audioclf.features.speaker_norm import check_servable
+from audioclf.features.speaker_norm import NormStats, check_servable
 from audioclf.formats.runfolder import RunFolderError
 from audioclf.inference.predictor import Predictor
+from audioclf.service.sessions import Normalised, SessionStore
 from audioclf.stages import measuring
 
 log = logging.getLogger("audioclf.service")
@@ -59,6 +65,8 @@ class ModelResult:
     inference_ms: float
     stages: dict[str, float] = field(default_factory=dict)
     """Milliseconds by stage: ``resample`` and the stages of the batch it ran in."""
+    normalised: Normalised | None = None
+    """A ``speaker_norm`` model's: which statistics standardised the clip."""
 
 
 Answer = tuple[np.ndarray, float, dict[str, float]]
@@ -185,6 +193,20 @@ def timed_predict(
     return probs, clock.totals()
 
 
+def _timed_features(p: Predictor, y: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """One clip's feature vectors and their milliseconds by stage."""
+    with measuring() as clock:
+        x = p.features([y])
+    return x, clock.totals()
+
+
+def _timed_standardised(p: Predictor, x: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Probabilities for standardised feature vectors and their milliseconds by stage."""
+    with measuring() as clock:
+        probs = p.predict_standardised(x)
+    return probs, clock.totals()
+
+
 def resample(y: np.ndarray, sr: int, target: int) -> np.ndarray:
     """Mono float32 at ``target`` Hz."""
     if sr == target:
@@ -211,10 +233,13 @@ class ModelPool:
         workers: int = 1,
         threads: int | None = None,
         batcher: BatcherFactory = Batcher,
+        sessions: SessionStore | None = None,
     ) -> None:
         """``workers``: feature views each model extracts at once; ``threads``: ONNX
         Runtime's threads per model (``Predictor``'s); ``batcher``: what gathers each
-        model's requests into batches."""
+        model's requests into batches; ``sessions``: the speaker statistics of sessions
+        (default: a store with its default bounds)."""
+        self.sessions = sessions if sessions is not None else SessionStore()
         self.runs = [Path(r) for r in runs]
         self.batch_wait_ms = batch_wait_ms
         self.max_batch = max_batch
@@ -238,7 +263,7 @@ class ModelPool:
 
     def _ready(self, predictor: Predictor, start: float) -> dict[str, Any]:
         """Warm a loaded model up; its run's metrics."""
-        check_servable(predictor.run.root, predictor.card.speaker_norm)
+        check_servable(predictor.run.root, predictor.card.speaker_norm, predictor.norm_stats)
         predictor.predict_proba([np.zeros(predictor.sample_rate // 10, np.float32)])
         log.info("loaded model %s in %.0f ms", predictor.name, 1000 * (time.perf_counter() - start))
         try:
@@ -314,19 +339,45 @@ class ModelPool:
             return list(self.models.values())
         return [self.get(name)]
 
-    async def predict(self, name: str, waveform: np.ndarray, sample_rate: int) -> list[ModelResult]:
-        """Each selected model's probabilities for one mono waveform at ``sample_rate``."""
+    async def predict(
+        self, name: str, waveform: np.ndarray, sample_rate: int, *, session: str | None = None
+    ) -> list[ModelResult]:
+        """Each selected model's probabilities for one mono waveform at ``sample_rate``;
+        ``session`` (a checked session id) names the speaker for speaker-normalised
+        models."""
         predictors = self.select(name)
 
         async def one(p: Predictor) -> ModelResult:
             y, resample_ms = await anyio.to_thread.run_sync(
                 timed_resample, waveform, sample_rate, p.sample_rate
             )
+            if p.norm_stats is not None:
+                return await self._normalised(p, p.norm_stats, y, session, resample_ms)
             probs, ms, stages = await self.batchers[p.name].predict(y)
             stages = {"resample": resample_ms} | stages
             return ModelResult(p.name, list(p.classes_), probs, ms, stages)
 
         return list(await asyncio.gather(*(one(p) for p in predictors)))
+
+    async def _normalised(
+        self,
+        p: Predictor,
+        training: NormStats,
+        y: np.ndarray,
+        session: str | None,
+        resample_ms: float,
+    ) -> ModelResult:
+        """A speaker-normalised model's answer: features in a thread, standardised here
+        with the session's (or the ``training``) statistics, classified in a thread."""
+        start = time.perf_counter()
+        x, stages = await anyio.to_thread.run_sync(_timed_features, p, y)
+        norm_start = time.perf_counter()
+        row, normalised = self.sessions.standardise(session, p.name, x[0], training)
+        norm_ms = (time.perf_counter() - norm_start) * 1000
+        probs, model_stages = await anyio.to_thread.run_sync(_timed_standardised, p, row)
+        stages = {"resample": resample_ms} | stages | {"speaker_norm": norm_ms} | model_stages
+        ms = (time.perf_counter() - start) * 1000
+        return ModelResult(p.name, list(p.classes_), probs[0], ms, stages, normalised)
 
     async def close(self) -> None:
         """Stop the batching workers."""

@@ -14,6 +14,7 @@ from audioclf.inference.predictor import Predictor
 from audioclf.registry.predictions import PredictionLog, PredictionRecord, audio_hash
 from audioclf.registry.store import Registry
 from audioclf.service.engine import Batcher, BatcherFactory, ModelPool
+from audioclf.service.sessions import SessionStore
 
 if TYPE_CHECKING:
     from audioclf.service.engine import ModelResult
@@ -73,6 +74,11 @@ def make_pool(settings: Settings, *, batcher: BatcherFactory = Batcher) -> Model
         "workers": settings.inference_workers,
         "threads": settings.onnx_threads,
         "batcher": batcher,
+        "sessions": SessionStore(
+            max_sessions=settings.max_sessions,
+            ttl_seconds=settings.session_ttl_seconds,
+            min_clips=settings.session_min_clips,
+        ),
     }
     if not settings.registry:
         return ModelPool(settings.runs, **options)

@@ -79,6 +79,19 @@ class InferenceTiming(BaseModel):
     )
 
 
+class SpeakerNormalisation(BaseModel):
+    """How a speaker-normalised model standardised the clip's features."""
+
+    statistics: Literal["session", "training"] = Field(
+        description="`session`: the mean and std of the session's clips (this one included); "
+        "`training`: those of the training clips (no session, or one with fewer than "
+        "AUDIOCLF_SESSION_MIN_CLIPS clips)."
+    )
+    session_clips: int | None = Field(
+        default=None, description="Clips the session has for this model (null: no session)."
+    )
+
+
 class ModelPrediction(BaseModel):
     """One model's probabilities for the uploaded clip."""
 
@@ -87,6 +100,10 @@ class ModelPrediction(BaseModel):
     probabilities: dict[str, float]
     top: TopLabel
     timing_ms: InferenceTiming
+    speaker_norm: SpeakerNormalisation | None = Field(
+        default=None,
+        description="Models trained with speaker normalisation: the statistics used.",
+    )
     version: int | None = Field(
         default=None, description="Registry version (when serving a registry)."
     )

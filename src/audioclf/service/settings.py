@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     )
     batch_wait_ms: float = Field(default=0.0, ge=0)
     max_batch: int = Field(default=16, gt=0)
+    max_sessions: int = Field(
+        default=1000,
+        gt=0,
+        description="Sessions (`?session=ID`) whose speaker statistics are kept in memory; "
+        "past it the least recently used is dropped.",
+    )
+    session_ttl_seconds: float = Field(
+        default=1800.0, gt=0, description="A session unused this long is dropped."
+    )
+    session_min_clips: int = Field(
+        default=5,
+        ge=2,
+        description="Clips a session needs before a speaker-normalised model uses its own "
+        "statistics (before that: the training clips').",
+    )
     registry: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Registry model names whose production versions are served (instead of runs).",

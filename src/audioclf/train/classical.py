@@ -7,6 +7,7 @@ are scored by a fit on train alone (kept as the run's validation predictions), t
 model is refitted on both. A caller that compares models (``auto``) can ask for more
 held-out estimates through ``estimate``; a plain run makes none.
 
+Noise views (``noise_views``, train/noise_views.py) only enlarge the training set.
 Speed views (``speeds``) always enlarge the training set; they are scored at test time
 too only when they earn it. With an estimate that scores the clip alone as well
 (:data:`ONE_VIEW_KEYS`, from the same inner-CV fits), the served model keeps its
@@ -75,7 +76,10 @@ def train_classical(
         model = create_model(
             config.model, len(labels), sample_rate=config.sample_rate, **config.model_options
         )
-        return MultiView(model, views=1 + len(config.speeds)) if config.speeds else model
+        if not config.speeds and not config.noise_views:
+            return model
+        extra = len(config.noise_views)
+        return MultiView(model, views=1 + len(config.speeds) + extra, train_only=extra)
 
     train = known(loaded["train"], loaded["val"])
     x_train = _vectors(train, config.speaker_norm)
@@ -89,8 +93,9 @@ def train_classical(
     estimator = _scoring(fit_shared(fresh(), x_train, train.targets), scored)
     save_classical(estimator, run.root / WEIGHTS)
     test = loaded["test"]
-    x_test = _vectors(test, config.speaker_norm) if len(test) else x_train[:0]
-    served = _served_columns(np.concatenate([x_train[:256], x_test]), config, scored)
+    sample = _scorable(x_train[:256], config)
+    x_test = _vectors(test, config.speaker_norm) if len(test) else sample[:0]
+    served = _served_columns(np.concatenate([sample, x_test]), config, scored)
     onnx = _export(estimator, run, served)
     card = ModelCard(
         model=config.model,
@@ -108,6 +113,7 @@ def train_classical(
         speaker_norm=config.speaker_norm,
         speeds=list(config.speeds)[: scored - 1],
         train_speeds=list(config.speeds),
+        train_noise=list(config.noise_views),
     )
     run.write_card(card)
     if not len(test):
@@ -146,9 +152,16 @@ def _scoring(estimator: Any, scored: int) -> Any:
     return estimator
 
 
+def _scorable(x: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Training rows ``x`` without their noise views (the columns a test row has)."""
+    views = 1 + len(config.speeds)
+    dim = x.shape[1] // (views + len(config.noise_views))
+    return x[:, : dim * views]
+
+
 def _served_columns(x: np.ndarray, config: TrainConfig, scored: int) -> np.ndarray:
-    """The columns of feature rows ``x`` (every training view) that a model scoring the
-    first ``scored`` views is served."""
+    """The columns of feature rows ``x`` (every view that may be scored) that a model
+    scoring the first ``scored`` views is served."""
     return x[:, : x.shape[1] // (1 + len(config.speeds)) * scored]
 
 

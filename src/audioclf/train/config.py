@@ -24,18 +24,32 @@ from audioclf.features.speed import check_speeds
 # not a model but a choice among several (see audioclf.train.auto.select), and the default
 AUTO = "auto"
 DEFAULT_MODEL = AUTO
+ROBUST_VIEWS = (
+    "noise=pink,snr=0..20",
+    "noise=babble,snr=0..20,talkers=1..8",
+    "reverb=0.2..1.0",
+)
+"""auto's noise views for the classical candidates: pink noise, babble of one to eight
+other training speakers, each at 0-20 dB SNR, and a room of RT60 0.2-1.0 s. On Emo-DB's
+two held-out speakers (voice_logreg, docs/benchmarks.md "Robustness") they took pink
+noise at 10 dB from -0.48 to -0.03 accuracy against clean, babble from -0.38 to -0.06 and
+reverberation (RT60 0.6 s) from -0.54 to -0.07, for 0.03 of clean accuracy (3 of 107 clips);
+pink and four-talker babble alone left babble at -0.10 and reverberation at -0.49."""
+
 AUTO_DEFAULTS: dict[str, Any] = {
     "time_budget": 4.0,
     "epochs": 20,
     "augment": "light",
     "speeds": [0.9, 1.1],
+    "noise_views": list(ROBUST_VIEWS),
 }
 """What ``auto`` uses where the config and the flags do not say: a fold of all its
 candidates in about four minutes on two cores (measured in docs/benchmarks.md). The neural
 candidate gets up to 20 epochs with light augmentation, since pitch shift and time
 stretch triple a step and a 4-minute budget would leave it a handful of epochs. The
-classical candidates train and score at speeds 0.9, 1.0 and 1.1 (features/speed.py).
-Write ``time_budget: null`` or ``speeds: []`` in a config to turn these off."""
+classical candidates train and score at speeds 0.9, 1.0 and 1.1 (features/speed.py) and
+train on noisy copies of every clip as well (:data:`ROBUST_VIEWS`). Write
+``time_budget: null``, ``speeds: []`` or ``noise_views: []`` in a config to turn these off."""
 
 
 class TrainConfig(BaseModel):
@@ -44,6 +58,24 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     data: str | None = Field(None, description="Manifest (JSON Lines) the run trains on.")
+    pool: list[str] = Field(
+        default_factory=list,
+        description="Several manifests pooled into one training set instead of `data` "
+        "(train/pooled.py): clips tagged with their corpus, speakers namespaced by corpus, "
+        "each corpus weighing the same in training.",
+    )
+    pool_classes: Literal["shared", "all"] = Field(
+        "shared",
+        description="pool: train on the classes every corpus has (shared) or on all of them.",
+    )
+    shared_emotions: bool | None = Field(
+        None,
+        description="pool: map labels onto the shared emotion vocabulary; None = when the "
+        "corpora's label sets differ and every label is an emotion.",
+    )
+    balance_corpora: bool = Field(
+        True, description="pool: repeat a smaller corpus's training clips to weigh the same."
+    )
     model: str = Field(
         DEFAULT_MODEL,
         description="A model of the zoo (`audioclf models`), or auto: several candidates "
@@ -63,7 +95,10 @@ class TrainConfig(BaseModel):
         description="Rename or merge classes before splitting ({from: to}); null drops.",
     )
     # Splits
-    split: Literal["speaker", "random", "fold"] = "speaker"
+    split: Literal["speaker", "random", "fold", "corpus"] = "speaker"
+    test_corpus: str | None = Field(
+        None, description="split corpus: the corpus tested on; the others train (and val)."
+    )
     val: float = Field(0.1, ge=0, lt=1)
     test: float = Field(0.2, ge=0, lt=1)
     seed: int = 0
@@ -95,6 +130,14 @@ class TrainConfig(BaseModel):
         "[0.9, 1.1]). Every training clip is also added at each speed, and every clip is "
         "scored at its own speed and at each of these, the probabilities averaged. Each "
         "speed costs one more feature extraction per clip, in training and in serving.",
+    )
+    noise_views: list[str] = Field(
+        default_factory=list,
+        description="Classical models: noisy copies of every training clip, one per "
+        "perturbation SPEC (as `audioclf evaluate --perturb`, numbers may be ranges drawn "
+        "per clip: ['noise=pink,snr=0..20', 'noise=babble,snr=0..20']). Training examples "
+        "only: held-out estimates and serving score the clean clip. Each costs one more "
+        "feature extraction per training clip, none in serving.",
     )
     serve: Literal["fastest", "best"] = Field(
         "fastest",
@@ -133,6 +176,35 @@ class TrainConfig(BaseModel):
     @classmethod
     def _check_speeds(cls, value: list[float]) -> list[float]:
         return list(check_speeds(value))
+
+    @field_validator("noise_views")
+    @classmethod
+    def _check_noise_views(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"noise_views repeats a SPEC: {value}")
+        # deferred: the augment package loads torch (mixup); the server reads configs without it
+        from audioclf.augment.ranges import SpecTemplate
+
+        for text in value:
+            SpecTemplate(text)  # a bad SPEC fails here, before any work starts
+        return list(value)
+
+    @model_validator(mode="after")
+    def _check_pool(self) -> TrainConfig:
+        """``pool`` holds two manifests or more and replaces ``data``; a corpus split
+        names its test corpus."""
+        if self.pool and self.data:
+            raise ValueError("give either data (one manifest) or pool (several), not both")
+        if len(self.pool) == 1:
+            raise ValueError("pool needs at least two manifests; one goes in data")
+        if self.split == "corpus" and not self.test_corpus:
+            raise ValueError("split corpus needs test_corpus (--test-corpus NAME)")
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        """The manifest(s) the run trains on."""
+        return list(self.pool) if self.pool else [self.data] if self.data else []
 
     @model_validator(mode="before")
     @classmethod

@@ -22,17 +22,19 @@ import numpy as np
 
 from audioclf import jobs
 from audioclf.console import console
-from audioclf.data.labels import apply_label_ops
-from audioclf.data.split import grouped_kfold, leave_one_group_out
+from audioclf.data.split import Splits, grouped_kfold, leave_one_group_out
 from audioclf.evaluate.evaluate_run import evaluate_run
 from audioclf.evaluate.metrics import SUMMARY_KEYS, mean_std
 from audioclf.evaluate.report import write_run_report
 from audioclf.evaluate.robustness import SCORES, parse_all
 from audioclf.formats.atomic import write_json
-from audioclf.formats.manifest import Manifest, read_manifest
+from audioclf.formats.manifest import Manifest
 from audioclf.formats.runfolder import RunFolder
 from audioclf.train.config import TrainConfig
+from audioclf.train.pooled import corpora_of, pooled_kfold
 from audioclf.train.run import train_run
+from audioclf.train.single import POOL_FILE
+from audioclf.train.splitting import read_training_data
 from audioclf.train.warm import warm_cache
 
 LOSO = "loso"
@@ -55,7 +57,7 @@ def cross_validate(
     ``perturb``, score each fold's test clips under each SPEC too, babble made from the
     manifest ``babble`` when given (else as ``audioclf evaluate`` chooses: the scored
     clips, or the fold's training clips when they hold one speaker)."""
-    if config.data is None:
+    if not config.sources:
         raise ValueError("no data: give --data MANIFEST.jsonl")
     parse_all(perturb)  # a bad SPEC fails before the first fold trains
     if babble is not None and not Path(babble).is_file():
@@ -64,15 +66,10 @@ def cross_validate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config.to_yaml(out / "config.yaml")
-    manifest = read_manifest(config.data)
-    if config.label_map:
-        manifest = apply_label_ops(manifest, mapping=config.label_map)
-    if folds == LOSO:
-        fold_splits = leave_one_group_out(manifest, group=group, val=config.val, seed=config.seed)
-    else:
-        fold_splits = grouped_kfold(
-            manifest, int(folds), group=group, seed=config.seed, val=config.val
-        )
+    manifest, pool_report = read_training_data(config)
+    if pool_report is not None:
+        write_json(out / POOL_FILE, pool_report)
+    fold_splits = _fold_splits(config, manifest, folds, group)
     executor = jobs.current()
     results: list[dict[str, Any] | None] = [None] * len(fold_splits)
     todo: list[_Fold] = []
@@ -105,9 +102,27 @@ def cross_validate(
         metrics["perturbations"] = aggregate_perturbations(metrics["folds"])
     metrics["group"] = group
     metrics["data"] = config.data
+    if config.pool:
+        metrics["pool"] = list(config.pool)
     write_json(out / "metrics.json", metrics)
     write_run_report(out)
     return metrics
+
+
+def _fold_splits(
+    config: TrainConfig, manifest: Manifest, folds: int | str, group: str
+) -> list[Splits]:
+    """The folds: one per group (``loso``; leaving a corpus out, val is a speaker share
+    of the other corpora) or K grouped folds (a pool's speaker folds made inside each
+    corpus)."""
+    if folds == LOSO:
+        val_group = "speaker" if group == "corpus" else group
+        return leave_one_group_out(
+            manifest, group=group, val=config.val, seed=config.seed, val_group=val_group
+        )
+    if config.pool and group == "speaker" and len(corpora_of(manifest)) > 1:
+        return pooled_kfold(manifest, int(folds), seed=config.seed, val=config.val)
+    return grouped_kfold(manifest, int(folds), group=group, seed=config.seed, val=config.val)
 
 
 @dataclass(frozen=True)
@@ -254,4 +269,25 @@ def aggregate_folds(results: list[dict[str, Any]]) -> dict[str, Any]:
         aggregate["family"] = families.pop() if len(families) == 1 else "mixed"
         aggregate["params"] = None if len(chosen) > 1 else first.get("params")
     aggregate |= {key: mean[key] for key in SUMMARY_KEYS if key in mean}
+    per_corpus = aggregate_per_corpus(scored)
+    if per_corpus:
+        aggregate["per_corpus"] = per_corpus
     return aggregate
+
+
+def aggregate_per_corpus(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each corpus's WA and UA as mean and std over the folds that tested it, and its
+    test clips summed (empty for folds of one corpus)."""
+    by_corpus: dict[str, list[dict[str, Any]]] = {}
+    for fold in results:
+        for name, scores in (fold.get("per_corpus") or {}).items():
+            by_corpus.setdefault(name, []).append(scores)
+    out: dict[str, dict[str, Any]] = {}
+    for name, rows in sorted(by_corpus.items()):
+        row: dict[str, Any] = {"n_folds": len(rows), "n": int(sum(r["n"] for r in rows))}
+        for key in ("accuracy", "balanced_accuracy"):
+            values = [float(r[key]) for r in rows]
+            row[key] = round(float(np.mean(values)), 4)
+            row[f"{key}_std"] = round(float(np.std(values)), 4)
+        out[name] = row
+    return out

@@ -507,7 +507,13 @@ def distill_student(
     teacher_dir = Path(teacher_dir)
     options = dict(config.model_options) if config.model == STUDENT else {}
     config = config.model_copy(
-        update={"model": STUDENT, "model_options": options, "speeds": [], "augment": "none"}
+        update={
+            "model": STUDENT,
+            "model_options": options,
+            "speeds": [],
+            "noise_views": [],
+            "augment": "none",
+        }
     )
     run.root.mkdir(parents=True, exist_ok=True)
     config.to_yaml(run.config)

@@ -23,8 +23,9 @@ from audioclf.console import console
 from audioclf.evaluate.metrics import classification_metrics
 from audioclf.evaluate.report import write_run_report
 from audioclf.features.cache import FeatureCache
+from audioclf.features.speaker_norm import NormStats
 from audioclf.formats.atomic import write_json
-from audioclf.formats.manifest import Manifest, SkippedFile, read_manifest, write_manifest
+from audioclf.formats.manifest import Manifest, SkippedFile, write_manifest
 from audioclf.formats.runfolder import ModelCard, RunFolder, write_val_predictions
 from audioclf.inference.cost import measure_cost
 from audioclf.inference.latency import measure_latency
@@ -33,9 +34,15 @@ from audioclf.train.classical import HeldOutEstimate, train_classical
 from audioclf.train.config import TrainConfig
 from audioclf.train.data import LoadedSplit, load_split
 from audioclf.train.neural import train_neural
-from audioclf.train.splitting import make_splits
+from audioclf.train.noise_views import NoiseViews, noise_views
+from audioclf.train.outcome import known as known_clips
+from audioclf.train.pooled import balance_corpora, corpora_of, per_corpus_metrics
+from audioclf.train.splitting import make_splits, read_training_data
 from audioclf.train.trainer import seed_everything, set_threads
 from audioclf.train.vectors import load_vectors
+
+POOL_FILE = "pool.json"
+"""What pooling several manifests did (train/pooled.py), in a pooled run's folder."""
 
 
 @dataclass
@@ -59,9 +66,10 @@ def resolve_splits(
     if resume and run.has_splits():
         splits = run.read_splits()
     elif splits is None:
-        if config.data is None:
-            raise ValueError("no training data: give --data MANIFEST.jsonl")
-        splits = make_splits(config, read_manifest(config.data))
+        manifest, pool_report = read_training_data(config)
+        if pool_report is not None:
+            write_json(run.root / POOL_FILE, pool_report)
+        splits = make_splits(config, manifest)
     run.splits.mkdir(exist_ok=True)
     for name, part in splits.items():
         write_manifest(part, run.split(name))
@@ -94,8 +102,9 @@ def train_single(
     cache = FeatureCache()
     started = time.perf_counter()
     with progress_report.part(0.0, 0.2):
+        noise = _noise(info.input, splits["train"], config, cache)
         loaded = {
-            name: _load(info.input, part, labels, config, cache, progress, name)
+            name: _load(info.input, part, labels, config, cache, progress, name, noise)
             for name, part in splits.items()
         }
     skipped = [s for part in loaded.values() for s in part.skipped]
@@ -103,17 +112,18 @@ def train_single(
         console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
     if len(loaded["train"]) < 2:
         raise ValueError("fewer than two readable training clips")
+    fit, factors = _balanced(loaded, config.balance_corpora)
 
     with progress_report.part(0.2, 0.9):
         if info.family == "classical":
-            trained = train_classical(config, run, info, loaded, labels, estimate=estimate)
+            trained = train_classical(config, run, info, fit, labels, estimate=estimate)
         else:
-            trained = train_neural(
-                config, run, info, loaded, labels, resume=resume, progress=progress
-            )
+            trained = train_neural(config, run, info, fit, labels, resume=resume, progress=progress)
     progress_report.step(0.9, 1.0, "testing")
     train_seconds = time.perf_counter() - started
     card = trained.card
+    if card.speaker_norm:
+        _write_norm_stats(run, card, known_clips(fit["train"], fit["val"]))
 
     test = loaded["test"]
     known = test.targets >= 0
@@ -127,6 +137,12 @@ def train_single(
     )
     metrics |= trained.val
     metrics["n_unknown"] = int((~known).sum())
+    corpora = _corpora(splits, factors)
+    if corpora:
+        metrics["corpora"] = corpora
+        metrics["per_corpus"] = per_corpus_metrics(
+            test.clips, test.targets, trained.test_probs, labels
+        )
     progress_report.step(0.95, 1.0, "measuring its speed")
     metrics["latency_ms"] = measure_latency(run.root, seconds=_median_seconds(splits["test"]))
     metrics["cost"] = measure_cost(run.root, splits["test"])
@@ -137,18 +153,55 @@ def train_single(
     return RunResult(run.root, metrics, card)
 
 
+def _balanced(
+    loaded: dict[str, LoadedSplit], balance: bool
+) -> tuple[dict[str, LoadedSplit], dict[str, int]]:
+    """The splits a model is fitted on: the training clips of a pool's smaller corpora
+    repeated to weigh as much as the largest (train/pooled.py) when ``balance``, and the
+    repetition of each corpus."""
+    if not balance:
+        return loaded, {}
+    train, factors = balance_corpora(loaded["train"])
+    return {**loaded, "train": train}, factors
+
+
+def _write_norm_stats(run: RunFolder, card: ModelCard, fit: LoadedSplit) -> None:
+    """A speaker-normalised run's training statistics over the feature columns it is
+    served (a clip alone is standardised with them)."""
+    x = np.stack(fit.waves)
+    width = x.shape[1] // (1 + len(card.train_speeds)) * (1 + len(card.speeds))
+    NormStats.of(x[:, :width]).write(run.root)
+
+
+def _corpora(splits: dict[str, Manifest], factors: dict[str, int]) -> dict[str, Any]:
+    """Clips per corpus in each split, and the repetition that balanced the training
+    corpora; empty for a run of one corpus."""
+    names = sorted({name for part in splits.values() for name in corpora_of(part)})
+    if len(names) < 2:
+        return {}
+    return {
+        name: {
+            **{f"n_{part}": sum(c.corpus == name for c in m) for part, m in splits.items()},
+            "train_repeat": factors.get(name, 1),
+        }
+        for name in names
+    }
+
+
 def _check_options(config: TrainConfig, info: ModelInfo) -> None:
-    """Speaker normalisation and speed views are for feature-vector (classical) models."""
+    """Speaker normalisation, speed and noise views are for feature-vector (classical)
+    models."""
     if config.speaker_norm and info.family != "classical":
         raise ValueError(
             f"speaker_norm applies to the classical models (feature vectors); {config.model!r} "
             f"is a {info.family} model"
         )
-    if config.speeds and info.family != "classical":
-        raise ValueError(
-            f"speeds apply to the classical models (feature vectors); {config.model!r} is a "
-            f"{info.family} model (its augmentation is `augment`)"
-        )
+    for name in ("speeds", "noise_views"):
+        if getattr(config, name) and info.family != "classical":
+            raise ValueError(
+                f"{name} apply to the classical models (feature vectors); {config.model!r} is "
+                f"a {info.family} model (its augmentation is `augment`)"
+            )
 
 
 def _labels(splits: dict[str, Manifest]) -> list[str]:
@@ -170,7 +223,10 @@ def _load(
     cache: FeatureCache,
     progress: bool,
     name: str,
+    noise: NoiseViews | None,
 ) -> LoadedSplit:
+    """A split's waveforms or feature vectors; the training clips (train and validation)
+    of a vector model with their noise views."""
     if kind == "waveform":
         return load_split(
             manifest,
@@ -190,7 +246,17 @@ def _load(
         progress=progress,
         description=f"{kind} features {name}",
         speeds=config.speeds,
+        noise=noise if name in ("train", "val") else None,
     )
+
+
+def _noise(
+    kind: str, train: Manifest, config: TrainConfig, cache: FeatureCache
+) -> NoiseViews | None:
+    """The run's noise views (a vector model's; babble from the training clips)."""
+    if kind == "waveform" or not config.noise_views:
+        return None
+    return noise_views(config.noise_views, list(train), config.sample_rate, cache, config.seed)
 
 
 def _median_seconds(manifest: Manifest) -> float:
@@ -222,6 +288,8 @@ def _run_facts(
         "fit_on": "train+val" if card.family == "classical" else "train",
         "speaker_norm": config.speaker_norm,
         "speeds": list(card.speeds),
+        "noise_views": list(card.train_noise),
         "data": config.data,
+        "pool": list(config.pool),
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
     }

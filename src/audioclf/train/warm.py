@@ -5,7 +5,9 @@ folds but one: with a cold feature cache each fold would decode and featurise th
 clips at the same time. Computed first over the whole manifest — sharded over every node
 by :func:`audioclf.features.cache.map_readable` under the Ray executor — the folds find
 them in the cache. The features are the ones training reads (the same functions, keys and
-speed views), so a warm cache costs one read per clip here.
+speed views), so a warm cache costs one read per clip here. Noise views
+(train/noise_views.py) are left to the runs: babble is made from each run's own
+training speakers, so a fold's views can only be computed once its split is known.
 """
 
 from __future__ import annotations

@@ -46,3 +46,17 @@ def test_candidate_list_checks(monkeypatch: pytest.MonkeyPatch) -> None:
         "logreg",
         "audioclf_default",
     ]
+
+
+def test_the_whisper_extra_is_checked_by_its_weight_distributions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The weight packages have no module to find: their distributions' metadata says
+    whether the extra is installed."""
+    absent = {"whisper": (("no-such-weights-part1",), "whisper")}
+    monkeypatch.setattr(module, "_EXTRA_DATA_PARTS", absent)
+    assert module._missing_extras("whisper_logreg") == {"whisper"}
+    present = {"whisper": (("numpy", "pytest"), "whisper")}
+    monkeypatch.setattr(module, "_EXTRA_DATA_PARTS", present)
+    assert module._missing_extras("whisper_logreg") == set()
+    assert module._missing_extras("logreg") == set()

@@ -21,7 +21,7 @@ from audioclf.inference.predictor import Predictor
 from audioclf.train.auto import select
 from audioclf.train.auto.candidates import SelectionError
 from audioclf.train.classical import VIEW_GAIN
-from audioclf.train.config import TrainConfig
+from audioclf.train.config import ROBUST_VIEWS, TrainConfig
 from audioclf.train.cv import cross_validate
 from audioclf.train.run import train_run
 from audioclf.train.single import RunResult
@@ -58,6 +58,11 @@ def test_auto_trains_each_candidate_and_keeps_the_best_on_validation(tmp_path: P
     cards = {name: RunFolder(run / "candidates" / name).read_card() for name in scores}
     assert {name: card.train_speeds for name, card in cards.items()} == {
         "logreg": [0.9, 1.1],
+        "cnn2d_2": [],
+    }
+    # and on noisy copies of them (noise views)
+    assert {name: card.train_noise for name, card in cards.items()} == {
+        "logreg": list(ROBUST_VIEWS),
         "cnn2d_2": [],
     }
     # the test-time views are served only when inner CV says they add more than VIEW_GAIN

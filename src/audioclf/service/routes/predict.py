@@ -13,7 +13,7 @@ from audioclf.inference.excerpts import scored_excerpts
 from audioclf.inference.timeline import TimelineCancelledError, TimelineError, default_vad, timeline
 from audioclf.service.cancel import run_cancellable
 from audioclf.service.deps import PoolDep, RateLimited, SettingsDep, WorkSlot
-from audioclf.service.engine import ALL
+from audioclf.service.engine import ALL, ModelResult
 from audioclf.service.feedback_tokens import sign_prediction
 from audioclf.service.limits import decode_audio, read_audio_bytes
 from audioclf.service.registry_models import log_predictions
@@ -23,10 +23,12 @@ from audioclf.service.schemas import (
     ModelPrediction,
     PredictResponse,
     RequestTiming,
+    SpeakerNormalisation,
     TimelineResponse,
     TimelineSegment,
     TopLabel,
 )
+from audioclf.service.sessions import SessionIdError, check_session_id
 
 log = logging.getLogger("audioclf.service")
 
@@ -64,17 +66,40 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[RateLimited, WorkSlot])
 
 
-def _prediction(
-    model: str, labels: list[str], probs: np.ndarray, ms: float, stages: dict[str, float]
-) -> ModelPrediction:
+SESSION_HELP = (
+    "Speaker session id (1-64 of A-Z a-z 0-9 . _ ~ -) for models trained with speaker "
+    "normalisation: the clips of one session are standardised with their own running "
+    "statistics, kept in memory only (docs/serving.md)."
+)
+
+
+def session_id(value: str | None) -> str | None:
+    """A checked session id (400 when malformed), or None."""
+    if value is None:
+        return None
+    try:
+        return check_session_id(value)
+    except SessionIdError as err:
+        raise HTTPException(400, str(err)) from None
+
+
+def _prediction(result: ModelResult) -> ModelPrediction:
+    labels, probs = result.labels, result.probabilities
     best = int(np.argmax(probs))
+    norm = result.normalised
     return ModelPrediction(
-        model=model,
+        model=result.model,
         labels=labels,
         probabilities={label: float(p) for label, p in zip(labels, probs, strict=True)},
         top=TopLabel(label=labels[best], probability=float(probs[best])),
         timing_ms=InferenceTiming(
-            inference=round(ms, 3), stages={name: round(v, 3) for name, v in stages.items()}
+            inference=round(result.inference_ms, 3),
+            stages={name: round(v, 3) for name, v in result.stages.items()},
+        ),
+        speaker_norm=(
+            SpeakerNormalisation(statistics=norm.statistics, session_clips=norm.session_clips)
+            if norm is not None
+            else None
         ),
     )
 
@@ -85,9 +110,11 @@ async def predict_clip(
     pool: PoolDep,
     settings: SettingsDep,
     model: Annotated[str, Query(description="A model name, or `all`.")] = ALL,
+    session: Annotated[str | None, Query(description=SESSION_HELP)] = None,
 ) -> PredictResponse:
     """Classify one uploaded clip with one model or all of them."""
     start = time.perf_counter()
+    session = session_id(session)
     if not pool.select(model):  # 404 before reading the body
         raise HTTPException(503, "no model loaded; pass run folders to serve")
     data = await read_audio_bytes(request, settings.max_upload_bytes)
@@ -100,7 +127,7 @@ async def predict_clip(
     )
     decode_ms = (time.perf_counter() - decode_start) * 1000
     scored, sampled = scored_excerpts(audio.samples, audio.sample_rate, settings.max_scored_seconds)
-    results = await pool.predict(model, scored, audio.sample_rate)
+    results = await pool.predict(model, scored, audio.sample_rate, session=session)
     total_ms = (time.perf_counter() - start) * 1000
     log.info(
         "predict model=%s bytes=%d seconds=%.2f decode_ms=%.1f total_ms=%.1f",
@@ -111,9 +138,7 @@ async def predict_clip(
         total_ms,
     )
     logged = log_predictions(request, data, results, total_ms)
-    predictions = [
-        _prediction(r.model, r.labels, r.probabilities, r.inference_ms, r.stages) for r in results
-    ]
+    predictions = [_prediction(r) for r in results]
     for p in predictions:
         if p.model in logged:
             p.prediction_id, p.version = logged[p.model]

@@ -26,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from audioclf.service.deps import client_key
 from audioclf.service.engine import ModelPool
 from audioclf.service.limits import ConnectionSlots, RateLimiter
+from audioclf.service.sessions import SESSION_ID
 from audioclf.service.settings import Settings
 
 log = logging.getLogger("audioclf.service")
@@ -82,14 +83,22 @@ def parse_frame(data: bytes, max_bytes: int) -> np.ndarray:
 
 
 @router.websocket("/stream")
-async def stream_predictions(websocket: WebSocket, model: str | None = None) -> None:
-    """Rolling predictions over live audio chunks."""
+async def stream_predictions(
+    websocket: WebSocket, model: str | None = None, session: str | None = None
+) -> None:
+    """Rolling predictions over live audio chunks (each window a clip of ``session``
+    for a speaker-normalised model)."""
     streams: ConnectionSlots = websocket.app.state.streams
     limiter: RateLimiter = websocket.app.state.limiter
     key = client_key(websocket)
     await websocket.accept()
     if limiter.check(key) is not None:
         await websocket.close(status.WS_1008_POLICY_VIOLATION, "rate limit reached; retry later")
+        return
+    if session is not None and not SESSION_ID.fullmatch(session):
+        await websocket.close(
+            status.WS_1008_POLICY_VIOLATION, "session must be 1-64 of A-Z a-z 0-9 . _ ~ -"
+        )
         return
     refused = streams.acquire(key)
     if refused is not None:
@@ -98,12 +107,12 @@ async def stream_predictions(websocket: WebSocket, model: str | None = None) -> 
         await websocket.close(code, refused)
         return
     try:
-        await _serve_stream(websocket, model)
+        await _serve_stream(websocket, model, session)
     finally:
         streams.release(key)
 
 
-async def _serve_stream(websocket: WebSocket, model: str | None) -> None:
+async def _serve_stream(websocket: WebSocket, model: str | None, session: str | None) -> None:
     """One stream, from its first frame to its close frame."""
     settings: Settings = websocket.app.state.settings
     pool: ModelPool = websocket.app.state.pool
@@ -145,7 +154,7 @@ async def _serve_stream(websocket: WebSocket, model: str | None) -> None:
                     "send audio at its real pace",
                     status.WS_1008_POLICY_VIOLATION,
                 )
-            result = (await pool.predict(name, buffer, rate))[0]
+            result = (await pool.predict(name, buffer, rate, session=session))[0]
             best = int(np.argmax(result.probabilities))
             await websocket.send_json(
                 {

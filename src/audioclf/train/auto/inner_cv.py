@@ -66,7 +66,7 @@ def inner_cv_scores(
         held_out = x[test_idx]
         alone = (
             label_order_proba(estimator.scoring(1), held_out, len(labels))
-            if isinstance(estimator, MultiView) and estimator.views > 1
+            if isinstance(estimator, MultiView) and estimator.scorable > 1
             else None
         )
         return test_idx, label_order_proba(estimator, held_out, len(labels)), alone

@@ -219,7 +219,8 @@ def _candidate_config(
     config: TrainConfig, cand: Candidate, budget: float | None, sub: RunFolder, *, resume: bool
 ) -> TrainConfig:
     """The candidate's own config: its model and options, its share of the budget, and
-    the selection's speed views for the classical candidates (the CNN has ``augment``).
+    the selection's speed and noise views for the classical candidates (the CNN has
+    ``augment``).
     A resumed candidate keeps the config it started with."""
     if resume and sub.config.is_file():
         return TrainConfig.from_yaml(sub.config)
@@ -229,6 +230,7 @@ def _candidate_config(
             "model_options": cand.options,
             "time_budget": budget,
             "speeds": config.speeds if cand.classical else [],
+            "noise_views": config.noise_views if cand.classical else [],
         }
     )
 
